@@ -1,0 +1,21 @@
+"""amsearch_lab: automated model search and architecture optimization, written to be read.
+
+The public API: the search space, the one search loop, the strategies, the datasets and the
+device helper. Sub-packages (``optim``, ``compress``, ``nas``) are imported by name.
+"""
+
+from .datasets import load_iris, load_mnist, make_regression
+from .device import describe_device, device
+from .space import Choice, Float, Int, Space
+from .strategies import STRATEGIES, GridSearch, RandomSearch, Strategy, get_strategy
+from .study import History, StopSearch, Trial, search
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Choice", "Float", "Int", "Space",
+    "History", "StopSearch", "Trial", "search",
+    "STRATEGIES", "GridSearch", "RandomSearch", "Strategy", "get_strategy",
+    "load_iris", "load_mnist", "make_regression",
+    "describe_device", "device",
+]

@@ -1,0 +1,44 @@
+"""Which device to compute on: CUDA when present, else Apple's MPS, else the CPU."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["device", "describe_device"]
+
+
+def device(prefer: str | None = None, verbose: bool = False) -> torch.device:
+    """The device to use. ``prefer`` ("cpu", "cuda", "mps") forces one; it must be available.
+    With ``verbose=True`` it says which device was chosen and why."""
+    if prefer is not None:
+        prefer = str(prefer)
+        kind = prefer.split(":")[0]
+        available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
+        if kind not in available:
+            raise ValueError(f"device: prefer={prefer!r} must be one of 'cpu', 'cuda', 'mps'")
+        if not available[kind]:
+            raise ValueError(f"device: prefer={prefer!r} is not available on this machine")
+        chosen = torch.device(prefer)
+    elif torch.cuda.is_available():
+        chosen = torch.device("cuda")
+    elif _mps_available():
+        chosen = torch.device("mps")
+    else:
+        chosen = torch.device("cpu")
+    if verbose:
+        print(f"amsearch_lab: using {describe_device(chosen)}")
+    return chosen
+
+
+def describe_device(dev: torch.device | str | None = None) -> str:
+    """A one-line description, e.g. ``cuda (NVIDIA H100 80GB HBM3)`` or ``cpu (2 threads)``."""
+    dev = torch.device(dev) if dev is not None else device()
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    if dev.type == "mps":
+        return "mps (Apple GPU)"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()

@@ -1,0 +1,25 @@
+"""Search strategies, one per module, all behind the same ask/tell interface.
+
+``STRATEGIES`` maps each name used by ``search()``, the CLI and the benchmarks to its class.
+A new strategy module adds one line to it.
+"""
+
+from .base import SearchExhausted, Strategy
+from .grid import GridSearch
+from .random import RandomSearch
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "random": RandomSearch,
+    "grid": GridSearch,
+}
+
+
+def get_strategy(name: str) -> type[Strategy]:
+    """The strategy class registered under ``name``; a clear error lists the valid names."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(sorted(STRATEGIES))}") from None
+
+
+__all__ = ["STRATEGIES", "SearchExhausted", "Strategy", "get_strategy", "GridSearch", "RandomSearch"]

@@ -1,0 +1,51 @@
+"""The ask/tell interface that every strategy implements.
+
+A strategy proposes ``params`` with ``ask()`` and learns the outcome with ``tell(trial)``.
+It never calls the objective and never touches storage: ``search()`` does that. Constructors
+take the space, a seed and the direction, and store their options (scikit-learn's habit);
+learned state lives in attributes set by ``tell``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..space import Space
+
+
+class SearchExhausted(Exception):
+    """Raised by ``ask()`` when a strategy has nothing left to propose (a finished grid)."""
+
+
+class Strategy:
+    """Base class: keeps the space, a seeded ``Generator``, the direction and the told trials."""
+
+    def __init__(self, space: Space, seed: int | None = None, minimize: bool = True):
+        if not isinstance(space, Space):
+            raise ValueError(f"{type(self).__name__}: space={space!r} must be a Space")
+        self.space = space
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.minimize = bool(minimize)
+        self.trials = []
+
+    def ask(self) -> dict:
+        raise NotImplementedError
+
+    def tell(self, trial) -> None:
+        self.trials.append(trial)
+
+    # -- helpers shared by the strategies that learn from values ---------------------------------
+    def loss(self, trial) -> float:
+        """The trial's value turned into something to minimise: ``value`` or ``-value``;
+        ``+inf`` for a failed trial, so it is never preferred."""
+        if trial.status != "ok" or trial.value is None or not math.isfinite(trial.value):
+            return math.inf
+        return trial.value if self.minimize else -trial.value
+
+    def best_trial(self):
+        """The best successful trial told so far, or None."""
+        ok = [t for t in self.trials if math.isfinite(self.loss(t))]
+        return min(ok, key=self.loss) if ok else None

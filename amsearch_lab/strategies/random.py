@@ -1,0 +1,35 @@
+"""Random search (随机搜索): every point drawn independently from the space."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .base import Strategy
+
+
+class RandomSearch(Strategy):
+    """Draw each ``params`` independently from the space.
+
+    ``step`` is the source material's "search step" (搜索步长): when given (a fraction of each
+    range in (0, 1]), numeric values are drawn from the lattice ``0, step, 2*step, ..., 1`` of
+    the unit cube instead of continuously, e.g. ``step=0.1`` gives 11 levels per dimension.
+    Choices are always drawn uniformly.
+    """
+
+    def __init__(self, space, seed=None, minimize=True, step=None):
+        super().__init__(space, seed=seed, minimize=minimize)
+        if step is not None and not (isinstance(step, numbers.Real) and 0 < step <= 1):
+            raise ValueError(f"RandomSearch: step={step!r} must be in (0, 1] (a fraction of each range)")
+        self.step = step
+
+    def ask(self) -> dict:
+        if self.step is None:
+            return self.space.sample(self.rng)
+        levels = np.arange(0.0, 1.0 + 1e-9, self.step)  # the lattice in the unit cube
+        params = self.space.sample(self.rng)
+        for name, dim in self.space.dimensions.items():
+            if dim.n_unit == 1 and dim.kind != "Choice":
+                params[name] = dim.from_unit(levels[self.rng.integers(len(levels))])
+        return params
