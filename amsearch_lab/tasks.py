@@ -91,7 +91,7 @@ def _test_task(name, f, make_space, optimum, argmin, description) -> Task:
 # -- model-tuning tasks ---------------------------------------------------------------------------
 def iris_space() -> Space:
     return Space({
-        "n_estimators": Int(10, 200, step=10),
+        "n_estimators": Int(10, 100, step=10),
         "max_depth": Int(1, 10),
         "min_samples_leaf": Int(1, 20),
     })

@@ -1,0 +1,11 @@
+"""Benchmarks that print figures: ``python -m amsearch_lab.bench <name> [options]``.
+
+Each benchmark is a module of this package with a ``main(argv)`` function; ``BENCHMARKS``
+maps its name to the module. Speed and quality targets are checked here, never by timed tests.
+"""
+
+BENCHMARKS = {
+    "hpo": "search strategies on test functions and tasks: simple regret and overhead",
+    "train": "the MLP on MNIST: seconds per epoch (lab fit vs plain torch loop) and test accuracy",
+    "compress": "LeNet-300-100 compression: accuracy, parameters, non-zeros, bytes, latency",
+}

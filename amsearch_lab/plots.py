@@ -1,0 +1,55 @@
+"""Matplotlib figures used by the lessons. Each function returns the ``Axes`` it drew on
+(pass ``ax=`` to draw into an existing one), sets a title and labels its axes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["anytime_bands", "plot_best_so_far"]
+
+
+def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and interquartile range over runs of best-so-far curves.
+
+    ``curves`` is a list of Histories or of 1-D arrays (one per seed), padded with their last
+    value to the longest run. Returns ``(median, q25, q75)``, each of shape (n_trials,).
+    """
+    arrays = [c.best_so_far() if hasattr(c, "best_so_far") else np.asarray(c, dtype=float) for c in curves]
+    if not arrays:
+        raise ValueError("anytime_bands: curves is empty")
+    n = max(len(a) for a in arrays)
+    stacked = np.array([np.concatenate([a, np.full(n - len(a), a[-1] if len(a) else np.nan)]) for a in arrays])
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns before any success
+            return tuple(np.nanpercentile(stacked, q, axis=0) for q in (50, 25, 75))
+
+
+def plot_best_so_far(runs: Mapping[str, Sequence], ax=None, optimum: float | None = None,
+                     log: bool = False, title: str = "Best value so far", ylabel: str = "best value"):
+    """Anytime curves: for each label, the median best-so-far over its runs with an
+    interquartile band. With ``optimum`` the y-axis shows the simple regret |best - optimum|."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for label, curves in runs.items():
+        median, q25, q75 = anytime_bands(curves)
+        if optimum is not None:
+            median, q25, q75 = (np.abs(a - optimum) for a in (median, q25, q75))
+        x = np.arange(1, len(median) + 1)
+        (line,) = ax.plot(x, median, label=f"{label} (median)")
+        if len(curves) > 1:
+            ax.fill_between(x, np.minimum(q25, q75), np.maximum(q25, q75), color=line.get_color(), alpha=0.2)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("evaluations (budget used)")
+    ax.set_ylabel("simple regret |best - optimum|" if optimum is not None else ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
