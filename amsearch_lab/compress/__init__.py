@@ -1,0 +1,47 @@
+"""Model compression: pruning (剪枝), random cutting (剪切), merging (合并), low-rank splitting
+(分层) and quantization (整数量化 / 有限精度量化).
+
+Each technique is one pure function on tensors (a mask, a merge, a split, a quantizer) plus a
+thin wrapper that applies it to a torch model, as in ``torch.nn.utils.prune``:
+
+==============  =====================================  =======================================
+file            pure core                              model wrapper
+==============  =====================================  =======================================
+prune.py        magnitude_mask, global_magnitude_masks global_magnitude_prune, iterative_prune
+cut.py          random_mask, global_random_masks       global_random_cut
+structured.py   l1/activation/taylor scores, keep_top  prune_neurons (really smaller layers)
+merge.py        similarity, merge_pairs, merge         merge_neurons
+lowrank.py      svd_factors, rank_for_energy           split_linear, split_model
+quantize.py     qparams, quantize, fake_quantize, ...  (quantized.py) quantize_model, prepare_qat
+measure.py      count_params, count_nonzero, stored_bytes, accuracy, latency, summary
+==============  =====================================  =======================================
+"""
+
+from .cut import global_random_cut, global_random_masks, random_mask, random_neurons
+from .finetune import fine_tune
+from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_factors
+from .masks import Mask, apply_masks, masks_of, prunable_weights, remove_masks
+from .measure import accuracy, count_nonzero, count_params, latency, stored_bytes, summary
+from .merge import merge, merge_neurons, merge_pairs, similarity
+from .prune import (global_magnitude_masks, global_magnitude_prune, iterative_prune, magnitude_mask,
+                    sparsity_schedule)
+from .quantize import (QParams, dequantize, fake_quantize, fake_quantize_ste, int_linear, qparams,
+                       qparams_from_range, qrange, quantize)
+from .quantized import FakeQuantWeight, QuantConv2d, QuantLinear, calibrate, prepare_qat, quantize_model
+from .structured import (activation_scores, hidden_layers, keep_top, l1_scores, neuron_masks, neuron_scores,
+                         prune_neurons, shrink, taylor_scores)
+
+__all__ = [
+    "random_mask", "global_random_masks", "global_random_cut", "random_neurons",
+    "fine_tune",
+    "energy", "rank_for_energy", "svd_factors", "split_linear", "split_model",
+    "Mask", "apply_masks", "masks_of", "prunable_weights", "remove_masks",
+    "accuracy", "count_params", "count_nonzero", "stored_bytes", "latency", "summary",
+    "similarity", "merge_pairs", "merge", "merge_neurons",
+    "magnitude_mask", "global_magnitude_masks", "global_magnitude_prune", "sparsity_schedule", "iterative_prune",
+    "QParams", "qrange", "qparams", "qparams_from_range", "quantize", "dequantize", "fake_quantize",
+    "fake_quantize_ste", "int_linear",
+    "QuantLinear", "QuantConv2d", "calibrate", "quantize_model", "FakeQuantWeight", "prepare_qat",
+    "hidden_layers", "l1_scores", "activation_scores", "taylor_scores", "neuron_scores", "keep_top",
+    "neuron_masks", "shrink", "prune_neurons",
+]

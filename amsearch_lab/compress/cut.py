@@ -1,0 +1,65 @@
+"""Random cutting (剪切): remove weights or neurons chosen at random — the baseline for pruning.
+
+A random cut removes exactly as many entries as magnitude pruning would, :math:`k =
+\\mathrm{round}(\\mathrm{amount}\\cdot n)`, but picks them uniformly at random. If importance did
+not matter, pruning and cutting would do equally well; the lessons show they do not.
+
+Entries are drawn as in ``torch.nn.utils.prune.random_unstructured``: draw :math:`u_j \\sim U(0,1)`
+per entry and remove the :math:`k` largest :math:`u_j` (a uniformly random subset of size k).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .masks import apply_masks, prunable_weights
+from .prune import n_to_prune
+
+__all__ = ["random_mask", "global_random_masks", "global_random_cut", "random_neurons"]
+
+
+def _generator(seed: int | torch.Generator) -> torch.Generator:
+    """Plumbing: a CPU ``torch.Generator`` from a seed (or the generator itself)."""
+    if isinstance(seed, torch.Generator):
+        return seed
+    if not isinstance(seed, int):
+        raise ValueError(f"seed={seed!r} must be an int or a torch.Generator")
+    return torch.Generator().manual_seed(seed)
+
+
+def random_mask(weight: torch.Tensor, amount: float, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """A mask with zeros at ``round(amount * weight.numel())`` uniformly random entries."""
+    k = n_to_prune(amount, weight.numel())
+    u = torch.rand(weight.shape, generator=_generator(seed)).to(weight.device)  # one U(0,1) per entry
+    mask = torch.ones_like(weight)
+    if k > 0:
+        mask.view(-1)[torch.topk(u.reshape(-1), k).indices] = 0.0
+    return mask
+
+
+def global_random_masks(weights: dict[str, torch.Tensor], amount: float,
+                        seed: int | torch.Generator = 0) -> dict[str, torch.Tensor]:
+    """Random masks over all tensors together: ``round(amount * n_total)`` zeros anywhere.
+
+    Each layer loses about the fraction ``amount`` (the same sparsity as ``global_magnitude_masks``
+    overall, but spread evenly instead of where the weights are small)."""
+    if not weights:
+        raise ValueError("global_random_masks: weights is empty")
+    n_total = sum(w.numel() for w in weights.values())
+    flat = random_mask(torch.empty(n_total), amount, seed)
+    sizes = [w.numel() for w in weights.values()]
+    return {key: m.view_as(w).to(w.device) for (key, w), m in zip(weights.items(), flat.split(sizes))}
+
+
+def global_random_cut(model: nn.Module, amount: float, seed: int | torch.Generator = 0) -> dict[str, torch.Tensor]:
+    """Mask a random fraction ``amount`` of all Linear/Conv2d weights of ``model`` (in place). Returns the masks."""
+    masks = global_random_masks(prunable_weights(model), amount, seed)
+    apply_masks(model, masks)
+    return masks
+
+
+def random_neurons(n: int, amount: float, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """Indices (sorted) of the ``n - round(amount * n)`` neurons a random structured cut keeps."""
+    n_keep = n - n_to_prune(amount, n)
+    return torch.randperm(n, generator=_generator(seed))[:n_keep].sort().values

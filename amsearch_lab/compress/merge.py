@@ -1,0 +1,115 @@
+"""Merging (合并): fold pairs of near-duplicate neurons into one.
+
+Neuron i of a hidden Linear layer has the incoming vector :math:`v_i = [W_{i,:}, b_i]`. Two
+neurons are similar when their vectors are nearly parallel,
+
+.. math:: C_{ij} = \\frac{v_i \\cdot v_j}{\\|v_i\\|\\,\\|v_j\\|} \\ge \\tau .
+
+If :math:`v_j = c\\,v_i` with :math:`c > 0`, then with ReLU (which is positively homogeneous,
+:math:`\\mathrm{relu}(c z) = c\\,\\mathrm{relu}(z)`) neuron j's output is :math:`a_j = c\\,a_i`, so
+the next layer's :math:`W'_{:,i} a_i + W'_{:,j} a_j = (W'_{:,i} + c\\,W'_{:,j})\\,a_i`: neuron j
+can be removed and its outgoing weights folded into neuron i, *exactly*. For nearly parallel
+vectors we take the least-squares :math:`c = v_j\\cdot v_i / \\|v_i\\|^2` and the merge is an
+approximation (fine-tuning repairs the rest).
+
+The pure cores are ``similarity``, ``merge_pairs`` and ``merge``; ``merge_neurons`` applies them
+to every hidden Linear layer of an ``nn.Sequential``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from .structured import next_layer, hidden_layers, layer_like
+
+__all__ = ["similarity", "merge_pairs", "merge", "merge_neurons"]
+
+_HOMOGENEOUS = (nn.ReLU, nn.Identity)
+
+
+def _incoming(w_in: torch.Tensor, b_in: torch.Tensor | None) -> torch.Tensor:
+    """Plumbing: rows ``[W_i, b_i]``, shape (m, n + 1) (or (m, n) without bias)."""
+    return w_in if b_in is None else torch.cat([w_in, b_in.unsqueeze(1)], dim=1)
+
+
+def similarity(w_in: torch.Tensor, b_in: torch.Tensor | None = None) -> torch.Tensor:
+    """Cosine similarity :math:`C_{ij}` of the neurons' incoming vectors, shape (m, m)."""
+    v = _incoming(w_in.detach(), None if b_in is None else b_in.detach())
+    v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return v @ v.T
+
+
+def merge_pairs(w_in: torch.Tensor, b_in: torch.Tensor | None = None, threshold: float = 0.95,
+                max_pairs: int | None = None) -> list[tuple[int, int, float]]:
+    """Disjoint pairs ``(keep, drop, c)`` with :math:`C \\ge` ``threshold``, most similar first.
+
+    Greedy: walk the pairs by decreasing similarity and take a pair when neither neuron is taken
+    yet. Of the two, the neuron with the longer vector is kept; ``c`` is the least-squares scale
+    with :math:`v_{drop} \\approx c\\, v_{keep}`. At most ``max_pairs`` pairs (None: no limit).
+    """
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"merge_pairs: threshold={threshold!r} must be a cosine in [-1, 1]")
+    if max_pairs is not None and max_pairs < 0:
+        raise ValueError(f"merge_pairs: max_pairs={max_pairs!r} must be >= 0 or None")
+    v = _incoming(w_in.detach(), None if b_in is None else b_in.detach())
+    sim = similarity(w_in, b_in)
+    # 1. candidate pairs i < j above the threshold, most similar first
+    i, j = torch.triu_indices(len(sim), len(sim), offset=1, device=sim.device)
+    s = sim[i, j]
+    above = s >= threshold
+    order = torch.argsort(s[above], descending=True)
+    candidates = torch.stack([i[above][order], j[above][order]], dim=1).tolist()
+    # 2. greedy: take a pair if both neurons are still free
+    taken, pairs = set(), []
+    norms = v.norm(dim=1)
+    for a, b in candidates:
+        if max_pairs is not None and len(pairs) >= max_pairs:
+            break
+        if a in taken or b in taken:
+            continue
+        keep, drop = (a, b) if norms[a] >= norms[b] else (b, a)
+        c = float(v[drop] @ v[keep] / (v[keep] @ v[keep]))
+        if c <= 0:  # only a positive scale passes through ReLU
+            continue
+        taken.update((a, b))
+        pairs.append((keep, drop, c))
+    return pairs
+
+
+def merge(w_in: torch.Tensor, b_in: torch.Tensor | None, w_out: torch.Tensor,
+          pairs: list[tuple[int, int, float]]) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Fold each ``drop`` neuron into its ``keep`` neuron: :math:`W'_{:,keep} \\mathrel{+}= c\\,W'_{:,drop}`,
+    then delete row ``drop`` of ``w_in``/``b_in`` and column ``drop`` of ``w_out``."""
+    w_out = w_out.detach().clone()
+    for keep, drop, c in pairs:
+        w_out[:, keep] += c * w_out[:, drop]
+    dropped = {drop for _, drop, _ in pairs}
+    kept = torch.tensor([k for k in range(w_in.shape[0]) if k not in dropped], device=w_in.device)
+    return w_in.detach()[kept], None if b_in is None else b_in.detach()[kept], w_out[:, kept]
+
+
+@torch.no_grad()
+def merge_neurons(model: nn.Sequential, threshold: float = 0.95,
+                  max_pairs: int | None = None) -> tuple[nn.Sequential, dict[int, list]]:
+    """Merge similar neurons in every hidden Linear layer that is followed by ReLU and a Linear.
+
+    Returns ``(merged_model, pairs)`` with ``pairs[layer index]`` as from ``merge_pairs``;
+    ``model`` itself is unchanged."""
+    merged = copy.deepcopy(model)
+    all_pairs = {}
+    for i in hidden_layers(model):
+        j = next_layer(model, i)
+        between = list(model[i + 1:j])
+        if not isinstance(model[i], nn.Linear) or not isinstance(model[j], nn.Linear) \
+                or not all(isinstance(m, _HOMOGENEOUS) for m in between):
+            continue  # merging is exact only through Linear -> ReLU -> Linear
+        layer, nxt = merged[i], merged[j]
+        pairs = merge_pairs(layer.weight, layer.bias, threshold, max_pairs)
+        w_in, b_in, w_out = merge(layer.weight, layer.bias, nxt.weight, pairs)
+        merged[i] = layer_like(layer, w_in, b_in)
+        merged[j] = layer_like(nxt, w_out, nxt.bias)
+        all_pairs[i] = pairs
+    return merged, all_pairs

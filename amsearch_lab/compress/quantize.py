@@ -1,0 +1,156 @@
+"""Quantization: integer (整数量化) and limited-precision (有限精度量化) numbers in place of float32.
+
+A b-bit *uniform affine* quantizer maps a real x to an integer q in :math:`[q_{min}, q_{max}]`
+with a scale s > 0 and an integer zero point z (the integer that stands for 0.0):
+
+.. math::
+
+    q = \\mathrm{clamp}\\big(\\mathrm{round}(x / s) + z,\\; q_{min},\\; q_{max}\\big), \\qquad
+    \\hat x = s\\,(q - z).
+
+From a range :math:`[x_{min}, x_{max}]` (widened to contain 0, so that 0.0 is exact):
+
+* affine (unsigned, :math:`q \\in [0, 2^b - 1]`): :math:`s = (x_{max} - x_{min}) / (2^b - 1)`,
+  :math:`z = \\mathrm{round}(-x_{min} / s)`;
+* symmetric (signed, :math:`q \\in [-(2^{b-1}-1), 2^{b-1}-1]`, z = 0):
+  :math:`s = \\max(|x_{min}|, |x_{max}|) / (2^{b-1} - 1)`.
+
+Inside the range the round trip error is at most :math:`s/2`. *Per-tensor* uses one (s, z) for
+the whole tensor; *per-channel* one per slice along ``axis`` (one per output neuron of a weight).
+``fake_quantize`` is the round trip in float: what a quantized model computes, in float32.
+``int_linear`` is the real integer path of a Linear layer; ``fake_quantize_ste`` is the
+straight-through estimator that lets quantization-aware training backpropagate through rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["QParams", "qrange", "qparams_from_range", "qparams", "quantize", "dequantize",
+           "fake_quantize", "fake_quantize_ste", "int_linear"]
+
+
+@dataclass
+class QParams:
+    """Scale(s) s, zero point(s) z and the integer range [qmin, qmax] of a quantizer.
+
+    ``scale`` and ``zero_point`` are 0-d tensors (per-tensor) or 1-d with one entry per slice
+    along ``axis`` (per-channel)."""
+
+    scale: torch.Tensor
+    zero_point: torch.Tensor
+    qmin: int
+    qmax: int
+    axis: int | None = None
+
+    def shaped(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plumbing: ``scale`` and ``zero_point`` reshaped to broadcast against ``x`` along ``axis``."""
+        if self.axis is None:
+            return self.scale, self.zero_point
+        shape = [1] * x.dim()
+        shape[self.axis] = -1
+        return self.scale.view(shape), self.zero_point.view(shape)
+
+
+def qrange(bits: int, symmetric: bool) -> tuple[int, int]:
+    """``(qmin, qmax)``: :math:`(-(2^{b-1}-1), 2^{b-1}-1)` if symmetric, else :math:`(0, 2^b-1)`."""
+    if not (isinstance(bits, int) and 2 <= bits <= 8):
+        raise ValueError(f"bits={bits!r} must be an integer from 2 to 8")
+    return (-(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1) if symmetric else (0, 2 ** bits - 1)
+
+
+def qparams_from_range(x_min: torch.Tensor, x_max: torch.Tensor, bits: int = 8, symmetric: bool = True,
+                       axis: int | None = None) -> QParams:
+    """Scale and zero point for values in ``[x_min, x_max]`` (tensors: 0-d, or 1-d per channel)."""
+    qmin, qmax = qrange(bits, symmetric)
+    x_min = torch.as_tensor(x_min, dtype=torch.float32).clamp(max=0.0)  # widen the range to hold 0
+    x_max = torch.as_tensor(x_max, dtype=torch.float32).clamp(min=0.0)
+    tiny = torch.finfo(torch.float32).eps  # an all-zero range still needs a positive scale
+    if symmetric:
+        scale = (torch.maximum(-x_min, x_max) / qmax).clamp(min=tiny)
+        zero_point = torch.zeros_like(scale, dtype=torch.int64)
+    else:
+        scale = ((x_max - x_min) / (qmax - qmin)).clamp(min=tiny)
+        zero_point = (qmin - torch.round(x_min / scale)).clamp(qmin, qmax).to(torch.int64)
+    return QParams(scale, zero_point, qmin, qmax, axis)
+
+
+def qparams(x: torch.Tensor, bits: int = 8, symmetric: bool = True, axis: int | None = None) -> QParams:
+    """Scale and zero point from the min and max of ``x`` (per tensor, or per slice along ``axis``)."""
+    x = x.detach()
+    if axis is None:
+        return qparams_from_range(x.min(), x.max(), bits, symmetric)
+    if not -x.dim() <= axis < x.dim():
+        raise ValueError(f"qparams: axis={axis!r} is out of range for a tensor of shape {tuple(x.shape)}")
+    axis = axis % x.dim()
+    per_slice = x.movedim(axis, 0).flatten(1)  # (channels, rest)
+    return qparams_from_range(per_slice.min(1).values, per_slice.max(1).values, bits, symmetric, axis)
+
+
+def _check(x: torch.Tensor, qp: QParams) -> None:
+    if qp.axis is not None and qp.scale.numel() != x.shape[qp.axis]:
+        raise ValueError(f"qparams have {qp.scale.numel()} channels, x has {x.shape[qp.axis]} along axis={qp.axis}")
+
+
+def quantize(x: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """:math:`q = \\mathrm{clamp}(\\mathrm{round}(x/s) + z, q_{min}, q_{max})`, stored as int8 (signed range)
+    or uint8 (unsigned range)."""
+    _check(x, qp)
+    scale, zero_point = qp.shaped(x)
+    q = torch.clamp(torch.round(x / scale) + zero_point, qp.qmin, qp.qmax)
+    return q.to(torch.int8 if qp.qmin < 0 else torch.uint8)
+
+
+def dequantize(q: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """:math:`\\hat x = s\\,(q - z)` in float32."""
+    scale, zero_point = qp.shaped(q)
+    return scale * (q.to(torch.float32) - zero_point)
+
+
+def fake_quantize(x: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """The round trip :math:`\\hat x = s\\,(\\mathrm{clamp}(\\mathrm{round}(x/s) + z, q_{min}, q_{max}) - z)` in float."""
+    return dequantize(quantize(x, qp), qp).to(x.dtype)
+
+
+def fake_quantize_ste(x: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """``fake_quantize`` forward; straight-through estimator backward (Bengio et al. 2013):
+
+    .. math:: \\frac{\\partial \\hat x}{\\partial x} \\approx 1 \\text{ inside the range, } 0 \\text{ where clamped.}
+
+    Rounding has zero gradient almost everywhere; the STE pretends it is the identity, so the
+    float weights underneath keep learning. This is the gradient ``torch.fake_quantize_*`` uses.
+    """
+    scale, zero_point = qp.shaped(x)
+    unclamped = torch.round(x / scale) + zero_point
+    inside = ((unclamped >= qp.qmin) & (unclamped <= qp.qmax)).to(x.dtype)
+    return fake_quantize(x, qp).detach() + (x - x.detach()) * inside
+
+
+def int_linear(q_x: torch.Tensor, x_qp: QParams, q_w: torch.Tensor, w_qp: QParams,
+               bias: torch.Tensor | None = None) -> torch.Tensor:
+    """A Linear layer on integers: :math:`y_{no} = s_x s_{w,o} \\sum_k (q_{x,nk} - z_x)(q_{w,ok} - z_{w,o}) + b_o`.
+
+    1. widen the 8-bit integers and remove the zero points;
+    2. multiply and accumulate in 32-bit integers (the products of 8-bit numbers need 16 bits,
+       their sum over k more);
+    3. rescale the int32 accumulator to float once per output and add the bias.
+
+    ``x_qp`` must be per-tensor; ``w_qp`` per-tensor or per output channel (axis 0). On the CPU
+    step 2 is a true int32 matmul. Other devices have no integer matmul in PyTorch; there the same
+    integers are multiplied in float64, which is exact for accumulators below :math:`2^{53}`.
+    """
+    if x_qp.axis is not None:
+        raise ValueError(f"int_linear: x_qp.axis={x_qp.axis!r}; activations need one per-tensor scale")
+    if w_qp.axis not in (None, 0):
+        raise ValueError(f"int_linear: w_qp.axis={w_qp.axis!r}; weights are per-tensor or per output row (0)")
+    acc_dtype = torch.int32 if q_x.device.type == "cpu" else torch.float64
+    # 1. integers without zero points
+    x_int = q_x.to(acc_dtype) - x_qp.zero_point.to(acc_dtype)                    # (n, k)
+    w_int = q_w.to(acc_dtype) - w_qp.zero_point.to(acc_dtype).view(-1, 1)        # (o, k)
+    # 2. multiply-accumulate
+    acc = x_int @ w_int.T                                                          # (n, o)
+    # 3. rescale: s_x * s_w (one per output) times the accumulator
+    y = acc.to(torch.float32) * (x_qp.scale * w_qp.scale.view(-1)).to(torch.float32)
+    return y if bias is None else y + bias

@@ -1,0 +1,50 @@
+"""Low-rank splitting: exact at full rank; the rank-r error is the Eckart-Young bound; energy rule."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from amsearch_lab.compress import count_params, energy, rank_for_energy, split_linear, split_model, svd_factors
+from amsearch_lab.models import mlp
+
+
+def test_full_rank_split_leaves_outputs_unchanged():
+    layer = nn.Linear(30, 20)
+    split = split_linear(layer, rank=20)
+    assert [type(m) for m in split] == [nn.Linear, nn.Linear] and split[0].bias is None
+    x = torch.randn(50, 30)
+    torch.testing.assert_close(split(x), layer(x), atol=1e-5, rtol=1e-5)
+    model = mlp((16, 12, 6, 3), seed=0)
+    torch.testing.assert_close(split_model(model, energy_fraction=1.0, only_if_smaller=False)(x[:, :16]),
+                               model(x[:, :16]), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("rank", [1, 4, 9])
+def test_rank_r_error_is_the_eckart_young_bound(rank):
+    w = torch.randn(15, 12, generator=torch.Generator().manual_seed(rank))
+    a, b = svd_factors(w, rank)
+    assert a.shape == (rank, 12) and b.shape == (15, rank)
+    s = np.linalg.svd(w.numpy(), compute_uv=False)
+    assert float(torch.linalg.norm(w - b @ a)) == pytest.approx(np.sqrt((s[rank:] ** 2).sum()), rel=1e-4)
+
+
+def test_rank_for_energy_matches_numpy():
+    s = torch.tensor([4.0, 2.0, 1.0, 1.0])
+    e = np.cumsum(s.numpy() ** 2) / (s.numpy() ** 2).sum()  # 16/22, 20/22, 21/22, 1
+    np.testing.assert_allclose(energy(s).numpy(), e)
+    assert [rank_for_energy(s, f) for f in (0.5, 16 / 22, 0.9, 0.95, 1.0)] == [1, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="fraction=0"):
+        rank_for_energy(s, 0)
+
+
+def test_split_model_counts_and_only_if_smaller():
+    model = mlp((784, 300, 100, 10), seed=0)
+    split = split_model(model, rank=20)
+    # 784x300 and 300x100 shrink at rank 20; 100x10 would grow (20 * 110 > 1000) and stays whole
+    assert count_params(split) == (784 * 20 + 20 * 300 + 300) + (300 * 20 + 20 * 100 + 100) + (100 * 10 + 10)
+    assert isinstance(split[5], nn.Linear) and isinstance(split[1], nn.Sequential)
+    with pytest.raises(ValueError, match="exactly one"):
+        split_linear(nn.Linear(3, 3))
+    with pytest.raises(ValueError, match="rank=0"):
+        svd_factors(torch.ones(3, 3), 0)
