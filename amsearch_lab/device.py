@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import torch
-
 __all__ = ["device", "describe_device"]
 
 
-def device(prefer: str | None = None, verbose: bool = False) -> torch.device:
+def device(prefer: str | None = None, verbose: bool = False) -> "torch.device":  # noqa: F821
     """The device to use. ``prefer`` ("cpu", "cuda", "mps") forces one; it must be available.
-    With ``verbose=True`` it says which device was chosen and why."""
+    With ``verbose=True`` it says which device was chosen."""
+    import torch  # imported here so that searches without torch models start fast
+
     if prefer is not None:
         prefer = str(prefer)
         kind = prefer.split(":")[0]
@@ -30,8 +30,10 @@ def device(prefer: str | None = None, verbose: bool = False) -> torch.device:
     return chosen
 
 
-def describe_device(dev: torch.device | str | None = None) -> str:
+def describe_device(dev: "torch.device | str | None" = None) -> str:  # noqa: F821
     """A one-line description, e.g. ``cuda (NVIDIA H100 80GB HBM3)`` or ``cpu (2 threads)``."""
+    import torch
+
     dev = torch.device(dev) if dev is not None else device()
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"
@@ -41,4 +43,6 @@ def describe_device(dev: torch.device | str | None = None) -> str:
 
 
 def _mps_available() -> bool:
+    import torch
+
     return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()

@@ -83,7 +83,7 @@ class _Numeric(Dimension):
     def _check_step(self):
         if not _is_number(self.step) or self.step <= 0:
             self._fail(f"step={self.step!r} must be a positive number")
-        if self.step > self.high - self.low:
+        if self.step > (self.high - self.low) * (1 + 1e-9):  # tolerate float rounding of high - low
             self._fail(f"step={self.step!r} is larger than the range high - low = {self.high - self.low!r}")
 
     # -- the map between value and unit interval --------------------------------------------
@@ -109,7 +109,8 @@ class _Numeric(Dimension):
             return float(min(max(value, self.low), self.high))
         k_max = math.floor((self.high - self.low) / self.step + 1e-9)
         k = min(max(round((value - self.low) / self.step), 0), k_max)
-        return round(self.low + k * self.step, 12)  # 0.1 * 3 -> 0.3, not 0.30000000000000004
+        value = round(self.low + k * self.step, 12)  # 0.1 * 3 -> 0.3, not 0.30000000000000004
+        return min(max(value, self.low), self.high)
 
     def lattice(self) -> list:
         """All values of a stepped dimension."""

