@@ -5,12 +5,16 @@ A new strategy module adds one line to it.
 """
 
 from .base import SearchExhausted, Strategy
+from .genetic import GeneticSearch
+from .greedy import GreedySearch
 from .grid import GridSearch
 from .random import RandomSearch
 
 STRATEGIES: dict[str, type[Strategy]] = {
     "random": RandomSearch,
     "grid": GridSearch,
+    "greedy": GreedySearch,
+    "genetic": GeneticSearch,
 }
 
 
