@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["anytime_bands", "plot_best_so_far"]
+__all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,4 +52,34 @@ def plot_best_so_far(runs: Mapping[str, Sequence], ax=None, optimum: float | Non
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_trials_2d(histories, x: str, y: str, f=None, bounds=None, ax=None, levels: int = 30,
+                   title: str = "Trials on the objective"):
+    """Trials of one or more searches as points in the (x, y) plane, over the contour of
+    ``f(x, y)`` when given. ``histories`` is a History or a ``{label: History}`` dict;
+    ``bounds = ((x_low, x_high), (y_low, y_high))`` sets the contour's extent."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    if not isinstance(histories, Mapping):
+        histories = {"trials": histories}
+    if f is not None:
+        if bounds is None:
+            raise ValueError("plot_trials_2d: bounds=None; give ((x_low, x_high), (y_low, y_high)) to draw f")
+        gx, gy = np.meshgrid(np.linspace(*bounds[0], 200), np.linspace(*bounds[1], 200))
+        gz = np.vectorize(f)(gx, gy)
+        contour = ax.contourf(gx, gy, gz, levels=levels, cmap="viridis", alpha=0.8)
+        ax.figure.colorbar(contour, ax=ax, label="objective")
+    markers = "osD^v*"
+    for i, (label, history) in enumerate(histories.items()):
+        ok = [t for t in history if t.ok]
+        ax.scatter([t.params[x] for t in ok], [t.params[y] for t in ok], marker=markers[i % len(markers)],
+                   edgecolor="black", facecolor="white" if i == 0 else "orange", s=36, label=f"{label} ({len(ok)})")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
     return ax
