@@ -33,3 +33,24 @@ class RandomSearch(Strategy):
             if dim.n_unit == 1 and dim.kind != "Choice":
                 params[name] = dim.from_unit(levels[self.rng.integers(len(levels))])
         return params
+
+
+def hit_probability(q: float, n: int) -> float:
+    """Chance that at least one of ``n`` independent random trials lands in the best ``q``
+    fraction of the space: :math:`P = 1 - (1 - q)^n`."""
+    if not 0 < q <= 1:
+        raise ValueError(f"hit_probability: q={q!r} must be in (0, 1]")
+    if n < 0:
+        raise ValueError(f"hit_probability: n={n!r} must be >= 0")
+    return 1.0 - (1.0 - q) ** n
+
+
+def trials_needed(q: float, p: float) -> int:
+    """Smallest ``n`` with ``hit_probability(q, n) >= p``: :math:`n = \\lceil \\log(1-p) / \\log(1-q) \\rceil`."""
+    if not 0 < q < 1:
+        raise ValueError(f"trials_needed: q={q!r} must be in (0, 1)")
+    if not 0 <= p < 1:
+        raise ValueError(f"trials_needed: p={p!r} must be in [0, 1)")
+    n = int(np.ceil(np.log1p(-p) / np.log1p(-q)))
+    # guard against rounding right at an integer
+    return n - 1 if n > 0 and hit_probability(q, n - 1) >= p else n
