@@ -8,8 +8,10 @@ from .base import SearchExhausted, Strategy
 
 
 class GridSearch(Strategy):
-    """Walk through ``space.grid(n)`` in order (or in a seeded random order with
-    ``shuffle=True``, which makes a partial grid an unbiased sample). ``ask()`` raises
+    """Propose every point of ``space.grid(n)``, in order or shuffled by the seed.
+
+    In order, the last dimension varies fastest; ``shuffle=True`` walks the grid in a seeded
+    random order, which makes a partial grid an unbiased sample. ``ask()`` raises
     ``SearchExhausted`` once every point has been proposed."""
 
     def __init__(self, space, seed=None, minimize=True, n=5, shuffle=False):
