@@ -10,7 +10,9 @@ residual :math:`r = X w + b - y` (n,). The loss has the factor :math:`\\tfrac12`
     \\frac{\\partial L}{\\partial b} = \\tfrac1n \\sum_i r_i
 
 (The source's ``evaluate`` is the plain mean squared error :math:`\\tfrac1n\\sum r_i^2 = 2L`,
-whose gradients are twice these; its ``grad_b = mean(X * (w - y))`` is wrong either way.)
+whose gradients are twice these. Its gradient formulas are wrong: ``mean(X * (X*w - y))`` leaves
+``b`` out of the residual, and ``mean(X * (w - y))`` for ``b`` multiplies by ``X`` and puts ``w``
+where the prediction belongs.)
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ def half_mse_gradients(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarra
 
 
 def descend(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, optimizer, iterations: int,
-            batch_size: int | None = None, seed: int = 0, tol: float | None = None) -> dict:
+            batch_size: int | None = None, seed: int = 0, tol: float | None = None,
+            gradients=half_mse_gradients) -> dict:
     """Run ``iterations`` steps of ``optimizer`` (built on ``[w, b]``, which it updates in place).
 
     Each step uses the gradient of the whole set (``batch_size=None``: gradient descent) or of
     ``batch_size`` examples drawn without replacement (SGD, from ``np.random.default_rng(seed)``).
-    Stops early once the full-set loss is below ``tol``. Returns the trajectory:
+    Stops early once the full-set loss is below ``tol``. ``gradients(X, y, w, b)`` computes the
+    step's gradients (the lesson passes the source material's wrong formula here to show where it
+    leads). Returns the trajectory:
     ``{"w": (k+1, d), "b": (k+1,), "loss": (k+1,)}`` including the starting point.
     """
     if not (isinstance(iterations, numbers.Integral) and iterations >= 0):
@@ -62,7 +67,7 @@ def descend(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, optimize
         # 1. the examples of this step
         idx = slice(None) if batch_size is None else rng.choice(len(y), size=batch_size, replace=False)
         # 2. the gradient on them, and the update
-        optimizer.step(half_mse_gradients(X[idx], y[idx], w, b))
+        optimizer.step(gradients(X[idx], y[idx], w, b))
         # 3. record where we are (the loss on the whole set)
         ws.append(w.copy())
         bs.append(float(b[0]))

@@ -108,7 +108,7 @@ def _raise_divergence(step_losses: torch.Tensor, epoch: int, first_step: int, lr
 
 
 def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=None, device=None,
-        batch_size: int = 128, loss_fn=None, progress: bool = True, seed: int = 0,
+        batch_size: int = 128, loss_fn=None, progress: bool = True, seed: int | torch.Generator = 0,
         schedule_per: str = "epoch") -> FitResult:
     """Train ``model`` on ``data = (x_train, y_train, x_val, y_val)`` with ``optimizer`` (anything
     with ``zero_grad()``, ``step()`` and ``lr``) for at most ``epochs`` epochs.
@@ -117,8 +117,9 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
     step (``schedule_per="step"``, ``t`` = steps done). ``early_stopping`` (an ``EarlyStopping``)
     sees each epoch's ``val_loss`` (or its ``monitor``) and may stop the run; at the end the model
     holds its best epoch's weights when ``early_stopping.restore_best``. The model and data are moved to ``device`` (default: ``amsearch_lab.device()``).
-    The batches are shuffled by a ``torch.Generator`` seeded with ``seed``. A NaN/inf training
-    loss raises ``DivergenceError``.
+    The batches are shuffled by a CPU ``torch.Generator`` seeded with ``seed`` (or by ``seed``
+    itself when it is a Generator, so that calls of one epoch each continue one stream).
+    A NaN/inf training loss raises ``DivergenceError``.
     """
     # plumbing: check the arguments, put everything on one device
     if not (isinstance(epochs, int) and epochs >= 1):
@@ -131,7 +132,7 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
     x_train, y_train, x_val, y_val = (t.to(dev) for t in _unpack(data))
     model.to(dev)
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
-    generator = torch.Generator().manual_seed(seed)
+    generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     result = FitResult()
     step = 0
 
