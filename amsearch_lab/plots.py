@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d"]
+__all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,6 +80,53 @@ def plot_trials_2d(histories, x: str, y: str, f=None, bounds=None, ax=None, leve
                    edgecolor="black", facecolor="white" if i == 0 else "orange", s=36, label=f"{label} ({len(ok)})")
     ax.set_xlabel(x)
     ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_curves(curves: Mapping, ax=None, log: bool = False, xlabel: str = "iteration",
+                ylabel: str = "loss", title: str = "Loss curves"):
+    """One line per label: ``curves`` maps a label to ``y`` values (drawn at x = 0, 1, ...) or to
+    an ``(x, y)`` pair, e.g. the loss per iteration or a metric per epoch (loss curves)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for label, curve in curves.items():
+        x, y = curve if isinstance(curve, tuple) else (np.arange(len(curve)), curve)
+        ax.plot(x, y, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_paths_2d(paths: Mapping, f, bounds, ax=None, optimum=None, levels: int = 30, log: bool = True,
+                  xlabel: str = "w", ylabel: str = "b", title: str = "Optimizer paths on the loss contour"):
+    """Paths of optimizers in a 2-D parameter plane over the contour of ``f(x, y)`` (of
+    ``log10 f`` when ``log``). ``paths`` maps a label to ``(xs, ys)``; ``bounds`` is
+    ``((x_low, x_high), (y_low, y_high))``; ``optimum`` ``(x, y)`` is marked with a star."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    gx, gy = np.meshgrid(np.linspace(*bounds[0], 200), np.linspace(*bounds[1], 200))
+    gz = np.vectorize(f)(gx, gy)  # (200, 200)
+    contour = ax.contourf(gx, gy, np.log10(gz) if log else gz, levels=levels, cmap="viridis", alpha=0.8)
+    ax.figure.colorbar(contour, ax=ax, label="log10 loss" if log else "loss")
+    for label, (xs, ys) in paths.items():
+        ax.plot(xs, ys, ".-", markersize=3, linewidth=1, label=f"{label} ({len(xs) - 1} steps)")
+    if optimum is not None:
+        ax.plot(*optimum, "*", color="red", markersize=14, markeredgecolor="black", label="optimum")
+    ax.set_xlim(*bounds[0])
+    ax.set_ylim(*bounds[1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     return ax
