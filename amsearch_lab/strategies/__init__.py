@@ -6,6 +6,7 @@ A new strategy module adds one line to it.
 
 from .base import SearchExhausted, Strategy
 from .genetic import GeneticSearch
+from .gradient import GradientSearch
 from .greedy import GreedySearch
 from .grid import GridSearch
 from .random import RandomSearch
@@ -15,6 +16,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "grid": GridSearch,
     "greedy": GreedySearch,
     "genetic": GeneticSearch,
+    "gradient": GradientSearch,
 }
 
 
