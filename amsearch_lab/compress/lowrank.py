@@ -23,6 +23,8 @@ import copy
 import torch
 from torch import nn
 
+from .layers import set_module
+
 __all__ = ["energy", "rank_for_energy", "svd_factors", "split_linear", "split_model"]
 
 
@@ -89,6 +91,5 @@ def split_model(model: nn.Module, rank: int | None = None, energy_fraction: floa
         split = split_linear(layer, rank=r, energy_fraction=energy_fraction)
         if only_if_smaller and sum(p.numel() for p in split.parameters()) >= sum(p.numel() for p in layer.parameters()):
             continue
-        parent_name, _, child = name.rpartition(".")
-        setattr(model.get_submodule(parent_name), child, split)
+        set_module(model, name, split)
     return model

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from .layers import layer_like, set_module
+
 __all__ = ["Mask", "prunable_weights", "apply_masks", "remove_masks", "masks_of"]
 
 
@@ -42,9 +44,10 @@ def _split(model: nn.Module, key: str, caller: str) -> tuple[nn.Module, str]:
     try:
         module = model.get_submodule(module_name)
     except AttributeError:
-        module = None
-    if module is None or not isinstance(getattr(module, param, None), torch.Tensor):
-        raise ValueError(f"{caller}: masks has key {key!r}, which is not a parameter of the model")
+        module = None  # reported below
+    if not isinstance(module, (nn.Linear, nn.Conv2d)) or param not in ("weight", "bias") \
+            or getattr(module, param) is None:
+        raise ValueError(f"{caller}: masks has key {key!r}, not the weight or bias of a Linear/Conv2d of the model")
     return module, param
 
 
@@ -80,8 +83,16 @@ def masks_of(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def remove_masks(model: nn.Module) -> nn.Module:
-    """Bake every mask into its parameter (removed entries become stored zeros); in place."""
-    for key in masks_of(model):
-        module, param = _split(model, key, "remove_masks")
-        parametrize.remove_parametrizations(module, param, leave_parametrized=True)
+    """Bake every mask into its layer: each masked layer is replaced by a plain one whose removed
+    entries are stored zeros (in place; returns ``model``). Make a new optimizer afterwards: the
+    layers' parameters are new tensors."""
+    masked = {key.rpartition(".")[0] for key in masks_of(model)}
+    for name in masked:
+        layer = model.get_submodule(name)
+        with torch.no_grad():
+            plain = layer_like(layer, layer.weight.detach(), None if layer.bias is None else layer.bias.detach())
+        if name:
+            set_module(model, name, plain)
+        else:
+            raise ValueError("remove_masks: model is itself a masked layer; wrap it in nn.Sequential")
     return model

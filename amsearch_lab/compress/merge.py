@@ -23,7 +23,8 @@ import copy
 import torch
 from torch import nn
 
-from .structured import next_layer, hidden_layers, layer_like
+from .layers import layer_like
+from .structured import hidden_layers, next_layer
 
 __all__ = ["similarity", "merge_pairs", "merge", "merge_neurons"]
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from .layers import layer_like, set_module
 from .quantize import QParams, dequantize, fake_quantize_ste, int_linear, qparams, qparams_from_range, quantize
 
 __all__ = ["QuantLinear", "QuantConv2d", "calibrate", "quantize_model", "FakeQuantWeight", "prepare_qat"]
@@ -135,16 +136,13 @@ def quantize_model(model: nn.Module, x_calib: torch.Tensor | None = None, bits: 
     if act_bits is not None and x_calib is None:
         raise ValueError(f"quantize_model: act_bits={act_bits!r} needs calibration data x_calib")
     model = copy.deepcopy(model)
-    for _, m in model.named_modules():  # QAT weights: back to the float weights they train
-        if parametrize.is_parametrized(m, "weight") and isinstance(m.parametrizations.weight[0], FakeQuantWeight):
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=False)
     ranges = calibrate(model, x_calib) if act_bits is not None else {}
     for name, m in list(model.named_modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d)):
+            if parametrize.is_parametrized(m, "weight") and isinstance(m.parametrizations.weight[0], FakeQuantWeight):
+                m = layer_like(m, m.parametrizations.weight.original, m.bias)  # QAT: the float weights it trained
             kind = QuantLinear if isinstance(m, nn.Linear) else QuantConv2d
-            q = kind(m, bits, per_channel, symmetric, ranges.get(name), act_bits)
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent), child, q)
+            set_module(model, name, kind(m, bits, per_channel, symmetric, ranges.get(name), act_bits))
     return model
 
 

@@ -28,10 +28,11 @@ import copy
 import torch
 from torch import nn
 
+from .layers import layer_like
 from .prune import n_to_prune
 
 __all__ = ["hidden_layers", "l1_scores", "activation_scores", "taylor_scores", "neuron_scores",
-           "keep_top", "neuron_masks", "shrink", "prune_neurons", "layer_like", "next_layer"]
+           "keep_top", "neuron_masks", "shrink", "prune_neurons", "next_layer"]
 
 _PARAMETRIC = (nn.Linear, nn.Conv2d)
 
@@ -177,23 +178,6 @@ def _resized(layer: nn.Module, rows: torch.Tensor | None = None, cols: torch.Ten
     w = w[:, cols] if cols is not None else w
     b = None if layer.bias is None else (layer.bias[rows] if rows is not None else layer.bias)
     return layer_like(layer, w, b)
-
-
-@torch.no_grad()
-def layer_like(layer: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
-    """A new layer of ``layer``'s kind (Linear, or Conv2d with its kernel/stride/padding) holding
-    the given ``weight`` and ``bias``, whose shapes set the new layer's sizes."""
-    if isinstance(layer, nn.Linear):
-        new = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
-    else:
-        new = nn.Conv2d(weight.shape[1], weight.shape[0], layer.kernel_size, stride=layer.stride,
-                        padding=layer.padding, dilation=layer.dilation, bias=bias is not None,
-                        padding_mode=layer.padding_mode)
-    new = new.to(device=weight.device, dtype=weight.dtype)
-    new.weight.copy_(weight)
-    if bias is not None:
-        new.bias.copy_(bias)
-    return new
 
 
 def prune_neurons(model: nn.Sequential, amount: float, method: str = "l1", x: torch.Tensor | None = None,

@@ -1,5 +1,7 @@
 """Magnitude pruning: masks equal torch.nn.utils.prune's; masks stay applied while training."""
 
+from copy import deepcopy
+
 import pytest
 import torch
 from torch import nn
@@ -46,6 +48,15 @@ def test_masked_weights_stay_zero_while_training_and_after_removal():
     assert masks_of(model) == {}
     assert torch.equal(model(x), out)
     assert sorted(k for k, _ in model.named_parameters()) == ["1.bias", "1.weight", "3.bias", "3.weight"]
+
+
+def test_removing_masks_from_a_copy_leaves_the_original_working():
+    model = mlp((6, 4, 2), seed=0)
+    global_magnitude_prune(model, 0.5)
+    copy = remove_masks(deepcopy(model))
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(copy(x), model(x))
+    assert masks_of(model) and not masks_of(copy)
 
 
 def test_sparsity_schedule_is_cubic_and_ends_at_final():

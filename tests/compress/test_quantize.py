@@ -1,0 +1,129 @@
+"""Quantizers: scales equal torch.ao's observers (when present), values equal torch's fake_quantize
+ops, the round trip error is at most scale/2, the STE gradient equals torch's, and the integer
+Linear equals fake quantization."""
+
+import pytest
+import torch
+
+from amsearch_lab.compress import (QParams, dequantize, fake_quantize, fake_quantize_ste, int_linear, qparams,
+                                   qparams_from_range, qrange, quantize)
+
+try:
+    from torch.ao.quantization import MinMaxObserver, PerChannelMinMaxObserver
+except ImportError:  # PyTorch is removing torch.ao.quantization; the tests below then skip
+    MinMaxObserver = PerChannelMinMaxObserver = None
+
+needs_ao = pytest.mark.skipif(MinMaxObserver is None, reason="torch.ao.quantization is not available")
+
+
+def _x(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * 3 + 0.5
+
+
+@needs_ao
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_per_tensor_qparams_equal_torch_minmax_observer(symmetric):
+    x = _x(1000)
+    qmin, qmax = qrange(8, symmetric)
+    obs = MinMaxObserver(dtype=torch.qint8 if symmetric else torch.quint8, quant_min=qmin, quant_max=qmax,
+                         qscheme=torch.per_tensor_symmetric if symmetric else torch.per_tensor_affine)
+    obs(x)
+    scale, zero_point = obs.calculate_qparams()
+    qp = qparams(x, 8, symmetric)
+    torch.testing.assert_close(qp.scale, scale[0] if scale.dim() else scale, rtol=1e-6, atol=0)
+    assert int(qp.zero_point) == int(zero_point)
+
+
+@needs_ao
+def test_per_channel_qparams_equal_torch_per_channel_observer():
+    w = _x(6, 20)
+    obs = PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8, quant_min=-127, quant_max=127,
+                                   qscheme=torch.per_channel_symmetric)
+    obs(w)
+    scale, zero_point = obs.calculate_qparams()
+    qp = qparams(w, 8, symmetric=True, axis=0)
+    torch.testing.assert_close(qp.scale, scale, rtol=1e-6, atol=0)
+    assert torch.equal(qp.zero_point, zero_point.to(torch.int64))
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 6, 8])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_fake_quantize_equals_torch_per_tensor_op(bits, symmetric):
+    x = _x(2000, seed=bits)
+    qp = qparams(x, bits, symmetric)
+    expected = torch.fake_quantize_per_tensor_affine(x, float(qp.scale), int(qp.zero_point), qp.qmin, qp.qmax)
+    torch.testing.assert_close(fake_quantize(x, qp), expected, rtol=0, atol=1e-6)
+
+
+def test_fake_quantize_equals_torch_per_channel_op():
+    w = _x(5, 40, 3)
+    for axis in (0, 2):
+        qp = qparams(w, 4, symmetric=False, axis=axis)
+        expected = torch.fake_quantize_per_channel_affine(w, qp.scale, qp.zero_point.to(torch.int32), axis,
+                                                          qp.qmin, qp.qmax)
+        torch.testing.assert_close(fake_quantize(w, qp), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("bits", range(2, 9))
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_round_trip_error_is_at_most_half_a_step(bits, symmetric):
+    x = _x(5000, seed=bits)
+    qp = qparams(x, bits, symmetric)
+    q = quantize(x, qp)
+    assert q.dtype == (torch.int8 if symmetric else torch.uint8)
+    assert int(q.min()) >= qp.qmin and int(q.max()) <= qp.qmax
+    assert float((dequantize(q, qp) - x).abs().max()) <= float(qp.scale) / 2 * (1 + 1e-5)
+
+
+def test_zero_is_exact_and_an_all_zero_tensor_works():
+    for symmetric in (True, False):
+        qp = qparams_from_range(torch.tensor(0.3), torch.tensor(2.0), 8, symmetric)
+        assert float(fake_quantize(torch.zeros(3), qp).abs().max()) == 0.0
+        assert float(fake_quantize(torch.zeros(4), qparams(torch.zeros(4), 8, symmetric)).abs().max()) == 0.0
+
+
+def test_ste_gradient_equals_torch_fake_quantize_gradient():
+    x = _x(500).requires_grad_(True)
+    qp = qparams_from_range(torch.tensor(-2.0), torch.tensor(3.0), 4, symmetric=False)  # clips the tails
+    g = torch.randn(500)
+    (fake_quantize_ste(x, qp) * g).sum().backward()
+    ours = x.grad.clone()
+    x.grad = None
+    (torch.fake_quantize_per_tensor_affine(x, float(qp.scale), int(qp.zero_point), qp.qmin, qp.qmax) * g).sum().backward()
+    assert torch.equal(ours, x.grad)
+    assert 0 < int((ours == 0).sum()) < 500  # some values are clamped, most are not
+
+
+def _int_and_fake(n, k, o, power_of_two):
+    x, w, b = torch.rand(n, k) * 2 - 0.3, _x(o, k) * 0.1, _x(o, seed=1)
+    x_qp, w_qp = qparams(x, 8, symmetric=False), qparams(w, 8, symmetric=True, axis=0)
+    if power_of_two:  # scales 2^-e: every float product and sum below is exact
+        x_qp.scale = 2.0 ** torch.round(torch.log2(x_qp.scale))
+        w_qp.scale = 2.0 ** torch.round(torch.log2(w_qp.scale))
+    y_int = int_linear(quantize(x, x_qp), x_qp, quantize(w, w_qp), w_qp, b)
+    y_fake = torch.nn.functional.linear(fake_quantize(x, x_qp), fake_quantize(w, w_qp), b)
+    return y_int, y_fake
+
+
+def test_integer_linear_equals_fake_quantization_exactly():
+    y_int, y_fake = _int_and_fake(32, 64, 10, power_of_two=True)
+    assert torch.equal(y_int, y_fake)
+
+
+def test_integer_linear_equals_fake_quantization_to_float_rounding():
+    y_int, y_fake = _int_and_fake(64, 784, 30, power_of_two=False)
+    torch.testing.assert_close(y_int, y_fake, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_bits_and_axes_raise():
+    with pytest.raises(ValueError, match="bits=9"):
+        qrange(9, True)
+    with pytest.raises(ValueError, match="bits=1"):
+        qparams(torch.ones(3), 1)
+    with pytest.raises(ValueError, match="axis=3"):
+        qparams(torch.ones(3, 3), axis=3)
+    qp = QParams(torch.ones(2), torch.zeros(2, dtype=torch.int64), -127, 127, axis=0)
+    with pytest.raises(ValueError, match="2 channels"):
+        quantize(torch.ones(3, 3), qp)
+    with pytest.raises(ValueError, match="x_qp.axis=0"):
+        int_linear(torch.ones(2, 2, dtype=torch.int8), qp, torch.ones(2, 2, dtype=torch.int8), qp)
