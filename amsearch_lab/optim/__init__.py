@@ -9,10 +9,11 @@ from .early_stopping import EarlyStopping
 from .linear import descend, half_mse, half_mse_gradients
 from .schedules import ConstantLR, CosineDecay, ExponentialDecay, Schedule, StepDecay
 from .sgd import GD, SGD
+from .sgd_hd import SGDHD
 from .train import DivergenceError, FitResult, evaluate, fit, shuffled_batches
 
 __all__ = [
-    "GD", "SGD",
+    "GD", "SGD", "SGDHD",
     "Schedule", "ConstantLR", "ExponentialDecay", "StepDecay", "CosineDecay",
     "EarlyStopping",
     "fit", "evaluate", "FitResult", "DivergenceError", "shuffled_batches",
