@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d"]
+__all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d",
+           "contour_2d", "plot_slices", "plot_parallel_coordinates", "pareto_front", "plot_pareto",
+           "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,10 +71,7 @@ def plot_trials_2d(histories, x: str, y: str, f=None, bounds=None, ax=None, leve
     if f is not None:
         if bounds is None:
             raise ValueError("plot_trials_2d: bounds=None; give ((x_low, x_high), (y_low, y_high)) to draw f")
-        gx, gy = np.meshgrid(np.linspace(*bounds[0], 200), np.linspace(*bounds[1], 200))
-        gz = np.vectorize(f)(gx, gy)
-        contour = ax.contourf(gx, gy, gz, levels=levels, cmap="viridis", alpha=0.8)
-        ax.figure.colorbar(contour, ax=ax, label="objective")
+        contour_2d(ax, f, bounds, levels)
     markers = "osD^v*"
     for i, (label, history) in enumerate(histories.items()):
         ok = [t for t in history if t.ok]
@@ -115,10 +114,7 @@ def plot_paths_2d(paths: Mapping, f, bounds, ax=None, optimum=None, levels: int 
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
-    gx, gy = np.meshgrid(np.linspace(*bounds[0], 200), np.linspace(*bounds[1], 200))
-    gz = np.vectorize(f)(gx, gy)  # (200, 200)
-    contour = ax.contourf(gx, gy, np.log10(gz) if log else gz, levels=levels, cmap="viridis", alpha=0.8)
-    ax.figure.colorbar(contour, ax=ax, label="log10 loss" if log else "loss")
+    contour_2d(ax, f, bounds, levels, log=log, label="log10 loss" if log else "loss")
     for label, (xs, ys) in paths.items():
         ax.plot(xs, ys, ".-", markersize=3, linewidth=1, label=f"{label} ({len(xs) - 1} steps)")
     if optimum is not None:
@@ -127,6 +123,228 @@ def plot_paths_2d(paths: Mapping, f, bounds, ax=None, optimum=None, levels: int 
     ax.set_ylim(*bounds[1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def contour_2d(ax, f, bounds, levels: int = 30, log: bool = False, label: str = "objective"):
+    """Plumbing shared by the 2-D plots: the filled contour of ``f(x, y)`` (of ``log10 f`` when
+    ``log``) over ``bounds = ((x_low, x_high), (y_low, y_high))`` on a 200 x 200 grid, with a
+    colour bar named ``label``."""
+    gx, gy = np.meshgrid(np.linspace(*bounds[0], 200), np.linspace(*bounds[1], 200))
+    gz = np.vectorize(f)(gx, gy)  # (200, 200)
+    contour = ax.contourf(gx, gy, np.log10(gz) if log else gz, levels=levels, cmap="viridis", alpha=0.8)
+    ax.figure.colorbar(contour, ax=ax, label=label)
+    return contour
+
+
+def _figure_or_new(fig, figsize):
+    """Plumbing: the Figure (or SubFigure) to draw several panels into, cleared; a new pyplot one if None."""
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize, layout="constrained")
+    fig.clear()
+    return fig
+
+
+def plot_slices(history, params: Sequence[str] | None = None, fig=None, title: str = "One-parameter slices"):
+    """One panel per parameter: the value of every ``ok`` trial against that parameter alone, the
+    best trial marked with a star. A slice hides the other parameters' effect; read it together
+    with the parallel coordinates. Returns the array of Axes."""
+    ok = [t for t in history if t.ok]
+    if not ok:
+        raise ValueError(f"plot_slices: history has {len(history)} trials and none succeeded")
+    params = list(ok[0].params) if params is None else list(params)
+    fig = _figure_or_new(fig, (3.2 * len(params), 3))
+    axes = np.atleast_1d(fig.subplots(1, len(params), sharey=True))
+    best = history.best
+    for ax, name in zip(axes, params):
+        ax.scatter([t.params[name] for t in ok], [t.value for t in ok], s=18, alpha=0.7, edgecolor="black", linewidth=0.4)
+        ax.plot(best.params[name], best.value, "*", color="red", markersize=12, markeredgecolor="black")
+        ax.set_xlabel(name)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("value")
+    fig.suptitle(title)
+    return axes
+
+
+def plot_parallel_coordinates(history, params: Sequence[str] | None = None, ax=None,
+                              title: str = "Parallel coordinates of the trials"):
+    """Each ``ok`` trial is a line through one vertical axis per parameter (scaled to [0, 1] over the
+    trials; a categorical parameter by its options' order), coloured by value; the best is bold."""
+    import matplotlib as mpl
+
+    ok = [t for t in history if t.ok]
+    if not ok:
+        raise ValueError(f"plot_parallel_coordinates: history has {len(history)} trials and none succeeded")
+    params = list(ok[0].params) if params is None else list(params)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(1.6 * len(params) + 2, 4))
+    columns = []
+    for name in params:
+        raw = [t.params[name] for t in ok]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+            col = np.asarray(raw, dtype=float)
+        else:  # categorical: the position of each option among the sorted distinct options
+            options = sorted({str(v) for v in raw})
+            col = np.array([options.index(str(v)) for v in raw], dtype=float)
+        span = col.max() - col.min()
+        columns.append((col - col.min()) / span if span > 0 else np.full(len(col), 0.5))
+    lines = np.array(columns).T  # (n_ok, n_params)
+    values = np.array([t.value for t in ok])
+    norm = mpl.colors.Normalize(values.min(), values.max())
+    cmap = mpl.colormaps["viridis" if history.minimize else "viridis_r"]
+    x = np.arange(len(params))
+    for row, value in zip(lines, values):
+        ax.plot(x, row, color=cmap(norm(value)), alpha=0.6, linewidth=1)
+    best = ok.index(history.best)
+    ax.plot(x, lines[best], color="red", linewidth=2.5, label=f"best ({history.best.value:.4g})")
+    ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="value")
+    ax.set_xticks(x, params)
+    ax.set_xlabel("parameter")
+    ax.set_ylabel("position in the trials' range (0 = lowest)")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def pareto_front(sizes, scores) -> np.ndarray:
+    """Indices of the Pareto-optimal points, smallest size first: a point is on the front when no
+    other point is at most as large and at least as good, and strictly better in one of the two."""
+    sizes, scores = np.asarray(sizes, dtype=float), np.asarray(scores, dtype=float)
+    if sizes.shape != scores.shape or sizes.ndim != 1:
+        raise ValueError(f"pareto_front: sizes {sizes.shape} and scores {scores.shape} must be 1-D of one length")
+    order = np.lexsort((-scores, sizes))  # by size, the better score first on ties
+    front, best = [], -np.inf
+    for i in order:
+        if scores[i] > best:
+            front.append(i)
+            best = scores[i]
+    return np.array(front, dtype=int)
+
+
+def plot_pareto(points: Mapping, ax=None, xlabel: str = "size (parameters)", ylabel: str = "accuracy",
+                log_x: bool = False, title: str = "Accuracy against size, with the Pareto front"):
+    """``points`` maps a label to a list of ``(size, score)`` pairs; every point is drawn, and the
+    Pareto front over all of them (small and accurate) as a step line."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    all_points = []
+    for label, pairs in points.items():
+        pairs = np.asarray(list(pairs), dtype=float).reshape(-1, 2)
+        ax.scatter(pairs[:, 0], pairs[:, 1], s=30, edgecolor="black", linewidth=0.5, label=label)
+        all_points.append(pairs)
+    if all_points:
+        stacked = np.concatenate(all_points)
+        front = stacked[pareto_front(stacked[:, 0], stacked[:, 1])]
+        ax.step(front[:, 0], front[:, 1], where="post", color="black", linewidth=1, label="Pareto front")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_weight_histogram(weights: Mapping, ax=None, bins: int = 100, log: bool = True,
+                          title: str = "Weight histogram"):
+    """Histograms of weight tensors (torch or numpy), one per label, e.g. ``{"float32": w, "4-bit": w_q}``;
+    a quantized tensor shows as a few tall bars, one per level."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    arrays = {label: np.asarray(w.detach().cpu() if hasattr(w, "detach") else w, dtype=float).ravel()
+              for label, w in weights.items()}
+    low = min(a.min() for a in arrays.values())
+    high = max(a.max() for a in arrays.values())
+    edges = np.linspace(low, high, bins + 1)
+    for label, a in arrays.items():
+        ax.hist(a, bins=edges, histtype="stepfilled", alpha=0.5, label=f"{label} ({len(np.unique(a))} distinct)")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_mask(mask, ax=None, title: str = "Mask (white = kept)"):
+    """A 0/1 mask as an image, rows = output units, columns = inputs (a conv kernel's inputs
+    flattened); the kept fraction is in the title."""
+    m = np.asarray(mask.detach().cpu() if hasattr(mask, "detach") else mask, dtype=float)
+    m = m.reshape(m.shape[0], -1) if m.ndim > 1 else m[None, :]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 3))
+    ax.imshow(m, cmap="gray", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    ax.set_xlabel("input")
+    ax.set_ylabel("output unit")
+    ax.set_title(f"{title}: {m.mean():.1%} kept")
+    return ax
+
+
+def plot_gp_1d(x, mean, std, X_obs, y_obs, f_true=None, acquisition=None, next_x=None, axes=None,
+               acquisition_label: str = "acquisition", title: str = "GP posterior and acquisition"):
+    """Bayesian optimization in 1-D: on top the GP mean ± 2 std over the grid ``x``, the
+    observations and (dashed) the true function; below the acquisition with its maximiser
+    ``next_x``, where the next evaluation goes. Returns the two Axes."""
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(2, 1, figsize=(7, 5), sharex=True, height_ratios=(2, 1))
+    top, bottom = axes
+    if f_true is not None:
+        top.plot(x, f_true, "--", color="gray", label="true function")
+    top.plot(x, mean, color="C0", label="posterior mean μ")
+    top.fill_between(x, mean - 2 * std, mean + 2 * std, color="C0", alpha=0.2, label="μ ± 2σ")
+    top.scatter(X_obs, y_obs, color="black", zorder=3, label=f"evaluations ({len(X_obs)})")
+    if next_x is not None:
+        top.axvline(next_x, color="red", linewidth=1)
+    top.set_ylabel("f(x)")
+    top.set_title(title)
+    top.legend(fontsize=8, loc="upper left")
+    if acquisition is not None:
+        bottom.plot(x, acquisition, color="C2")
+        if next_x is not None:
+            bottom.axvline(next_x, color="red", linewidth=1, label=f"next x = {next_x:.3f}")
+            bottom.legend(fontsize=8, loc="upper left")
+    bottom.set_xlabel("x")
+    bottom.set_ylabel(acquisition_label)
+    return axes
+
+
+def plot_generations_2d(generations: Sequence, x: str, y: str, f, bounds, ax=None, levels: int = 30,
+                        title: str = "Population per generation"):
+    """A genetic algorithm's populations on the contour of ``f(x, y)``: ``generations`` is a list
+    (oldest first) of lists of params; older generations fade, the newest is red."""
+    import matplotlib as mpl
+
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    contour_2d(ax, f, bounds, levels)
+    colors = mpl.colormaps["Oranges"](np.linspace(0.25, 0.9, max(len(generations), 1)))
+    for g, population in enumerate(generations):
+        newest = g == len(generations) - 1
+        ax.scatter([p[x] for p in population], [p[y] for p in population], s=40 if newest else 18,
+                   color="red" if newest else colors[g], edgecolor="black", linewidth=0.5,
+                   label=f"generation {g}" if newest or g == 0 else None, zorder=3 if newest else 2)
+    ax.set_xlim(*bounds[0])
+    ax.set_ylim(*bounds[1])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
     return ax
