@@ -5,6 +5,7 @@ A new strategy module adds one line to it.
 """
 
 from .base import SearchExhausted, Strategy
+from .bayes import BayesianOptimization
 from .genetic import GeneticSearch
 from .gradient import GradientSearch
 from .greedy import GreedySearch
@@ -13,6 +14,7 @@ from .random import RandomSearch
 
 STRATEGIES: dict[str, type[Strategy]] = {
     "random": RandomSearch,
+    "bayes": BayesianOptimization,
     "grid": GridSearch,
     "greedy": GreedySearch,
     "genetic": GeneticSearch,
