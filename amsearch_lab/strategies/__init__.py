@@ -6,6 +6,7 @@ A new strategy module adds one line to it.
 
 from .base import SearchExhausted, Strategy
 from .bayes import BayesianOptimization
+from .evolution import RegularizedEvolution
 from .genetic import GeneticSearch
 from .gradient import GradientSearch
 from .greedy import GreedySearch
@@ -19,6 +20,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "greedy": GreedySearch,
     "genetic": GeneticSearch,
     "gradient": GradientSearch,
+    "evolution": RegularizedEvolution,
 }
 
 

@@ -1,0 +1,24 @@
+"""Neural architecture search (神经架构搜索): the genome space, the model builder, the training
+recipes, the shipped tabular benchmark and the Pareto front.
+
+``space.py``     genome (a ``Space`` of ``Choice``s), ``Architecture``, validity rule
+``build.py``     architecture -> ``nn.Module``; feature sizes, parameters, FLOPs
+``evaluate.py``  low-fidelity and full training recipes (``optim.fit`` underneath)
+``tabular.py``   the tabular benchmark ``datasets/nas_bench_mnist.csv.gz``
+``pareto.py``    the non-dominated networks of a size/accuracy trade-off
+"""
+
+from .build import build, count_flops, count_params, feature_sizes, summary
+from .evaluate import FULL, LOW_FIDELITY, LowFidelityObjective, Recipe, evaluate_architecture
+from .pareto import pareto_front
+from .space import (MAX_PARAMS, Architecture, InvalidArchitecture, check, enumerate_architectures, nas_space,
+                    validate)
+from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, test_of_pick
+
+__all__ = [
+    "nas_space", "Architecture", "InvalidArchitecture", "check", "validate", "enumerate_architectures", "MAX_PARAMS",
+    "build", "count_params", "count_flops", "feature_sizes", "summary",
+    "Recipe", "LOW_FIDELITY", "FULL", "evaluate_architecture", "LowFidelityObjective",
+    "TABLE_PATH", "TabularBenchmark", "load_table", "test_of_pick", "compare_strategies",
+    "pareto_front",
+]

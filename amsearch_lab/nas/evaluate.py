@@ -1,0 +1,134 @@
+"""Scoring architectures by training them: a cheap low-fidelity recipe for the search and
+the full recipe for the final model. Both reuse ``optim.fit`` and are deterministic by seed.
+
+The evaluation metric (评估指标) is classification accuracy. The search compares candidates on
+the *validation* split only; the *test* split is read once per architecture and never used
+to choose (the source material validates its final model on the test set, so the test figure
+it reports is no longer an unbiased estimate).
+
+A recipe fixes everything but the architecture: the first ``n_train`` training images (all
+when None), the first ``n_val`` validation and ``n_test`` test images, SGD with momentum
+(our ``optim.SGD``), a cosine learning-rate decay per step from ``lr`` to 0 (``CosineDecay``),
+``epochs`` passes of mini-batches of ``batch_size``, shuffled by a generator seeded with
+``seed``; the weights are initialised from ``seed`` too (``nas.build``). On CUDA the network
+runs its matrix products in bfloat16 (``NASNet``, mixed precision). On the CPU two runs with
+the same seed and the same number of threads give identical numbers; a different thread count
+or device may change the last digits (floating-point sums are done in another order).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from ..device import describe_device
+from ..device import device as pick_device
+from ..optim import SGD, CosineDecay, evaluate, fit
+from .build import build, count_flops, count_params
+from .space import MAX_PARAMS, Architecture, validate
+
+__all__ = ["Recipe", "LOW_FIDELITY", "FULL", "deterministic", "evaluate_architecture", "LowFidelityObjective"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How an architecture is trained and measured (see the module docstring)."""
+
+    name: str
+    n_train: int | None
+    n_val: int | None
+    n_test: int | None
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+
+    def __post_init__(self):
+        for field in ("n_train", "n_val", "n_test"):
+            n = getattr(self, field)
+            if n is not None and not (isinstance(n, int) and n >= 1):
+                raise ValueError(f"Recipe {self.name!r}: {field}={n!r} must be a positive integer or None")
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ValueError(f"Recipe {self.name!r}: epochs={self.epochs!r} must be a positive integer")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ValueError(f"Recipe {self.name!r}: batch_size={self.batch_size!r} must be a positive integer")
+        if not self.lr > 0:
+            raise ValueError(f"Recipe {self.name!r}: lr={self.lr!r} must be > 0")
+
+    def describe(self) -> str:
+        """One line, e.g. ``low: 3000 train / 2000 val / 2000 test images, 1 epoch(s), batch 32, ...``."""
+        n = {f: ("all" if getattr(self, f) is None else getattr(self, f)) for f in ("n_train", "n_val", "n_test")}
+        return (f"{self.name}: {n['n_train']} train / {n['n_val']} val / {n['n_test']} test images, "
+                f"{self.epochs} epoch(s), batch {self.batch_size}, SGD lr {self.lr} momentum {self.momentum} "
+                f"weight decay {self.weight_decay}, cosine decay per step")
+
+
+LOW_FIDELITY = Recipe("low", n_train=2000, n_val=1000, n_test=1000, epochs=1, batch_size=50, lr=0.1)
+FULL = Recipe("full", n_train=None, n_val=None, n_test=None, epochs=8, batch_size=128, lr=0.1)
+
+
+@contextmanager
+def deterministic():
+    """Ask torch for deterministic kernels inside the block (warn where none exists), then
+    restore the previous setting."""
+    enabled, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def evaluate_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELITY, seed: int = 0,
+                          device=None, max_params: int = MAX_PARAMS, progress: bool = False) -> dict:
+    """Train ``arch`` with ``recipe`` on ``data`` (a ``load_mnist()`` result) and measure it.
+
+    Returns ``{"key", "val_acc", "test_acc", "params", "flops", "train_seconds", "device",
+    "recipe", "seed"}``; ``train_seconds`` is the wall time of ``fit`` (training and the
+    per-epoch validation). Raises ``InvalidArchitecture`` for an invalid ``arch``.
+    """
+    # 1. the network, the data subsets and the optimizer, all fixed by the recipe and seed
+    validate(arch, max_params)
+    dev = pick_device() if device is None else torch.device(device)
+    x_train, y_train = data.x_train[:recipe.n_train], data.y_train[:recipe.n_train]
+    x_val, y_val = data.x_val[:recipe.n_val], data.y_val[:recipe.n_val]
+    x_test, y_test = data.x_test[:recipe.n_test].to(dev), data.y_test[:recipe.n_test].to(dev)
+    with deterministic():
+        model = build(arch, seed=seed).to(dev)
+        optimizer = SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        steps = recipe.epochs * -(-len(x_train) // recipe.batch_size)  # ceil(n / batch) per epoch
+        # 2. train with the one training loop of the library
+        start = time.perf_counter()
+        result = fit(model, (x_train, y_train, x_val, y_val), optimizer, schedule=CosineDecay(recipe.lr, t_max=steps),
+                     schedule_per="step", epochs=recipe.epochs, device=dev, batch_size=recipe.batch_size,
+                     progress=progress, seed=seed)
+        train_seconds = time.perf_counter() - start
+        # 3. the test split, read once, never used to choose
+        _, test_acc = evaluate(model, x_test, y_test)
+    return {"key": arch.key, "val_acc": result.records[-1]["val_acc"], "test_acc": test_acc,
+            "params": count_params(arch), "flops": count_flops(arch), "train_seconds": train_seconds,
+            "device": describe_device(dev), "recipe": recipe.name, "seed": seed}
+
+
+class LowFidelityObjective:
+    """``params -> validation accuracy`` by training (for ``search(..., minimize=False)``).
+
+    Every evaluation's full record (``evaluate_architecture``) is kept in ``records``, so the
+    test accuracy of the pick can be read afterwards without letting it steer the search.
+    """
+
+    def __init__(self, data, recipe: Recipe = LOW_FIDELITY, seed: int = 0, device=None, max_params: int = MAX_PARAMS):
+        self.data, self.recipe, self.seed, self.device, self.max_params = data, recipe, seed, device, max_params
+        self.records: list[dict] = []
+
+    def __call__(self, params: dict) -> float:
+        arch = Architecture.from_params(params)
+        record = evaluate_architecture(arch, self.data, self.recipe, self.seed, self.device, self.max_params)
+        self.records.append(record)
+        return record["val_acc"]
+
+
