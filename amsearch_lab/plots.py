@@ -9,7 +9,8 @@ import numpy as np
 
 __all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d",
            "contour_2d", "plot_slices", "plot_parallel_coordinates", "pareto_front", "plot_pareto",
-           "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d"]
+           "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d",
+           "plot_gp_band", "plot_likelihood_surface"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -347,4 +348,48 @@ def plot_generations_2d(generations: Sequence, x: str, y: str, f, bounds, ax=Non
     ax.set_ylabel(y)
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_gp_band(x, mean, std, X_obs=None, y_obs=None, samples=None, f_true=None, ax=None,
+                 title: str = "Gaussian process"):
+    """One GP over a 1-D grid ``x``: the mean with a ±2σ band, optional sample functions (rows
+    of ``samples``, shape (k, len(x))), the observations and (dashed) the true function."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    if samples is not None:
+        ax.plot(x, np.asarray(samples).T, color="C1", linewidth=0.8, alpha=0.6)
+    if f_true is not None:
+        ax.plot(x, f_true, "--", color="gray", label="true function")
+    ax.plot(x, mean, color="C0", label="mean μ")
+    ax.fill_between(x, mean - 2 * std, mean + 2 * std, color="C0", alpha=0.2, label="μ ± 2σ")
+    if X_obs is not None:
+        ax.scatter(X_obs, y_obs, color="black", zorder=3, s=15, label=f"observations ({len(X_obs)})")
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left")
+    return ax
+
+
+def plot_likelihood_surface(log_lengthscales, log_noises, values, best=None, ax=None,
+                            title: str = "Log marginal likelihood"):
+    """Contours of ``values`` (shape (len(log_noises), len(log_lengthscales))) over log10 ℓ (x)
+    and log10 σ_n² (y), with the maximiser ``best = (log10 ℓ, log10 σ_n²)`` marked."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4.5))
+    top = np.nanmax(values)
+    levels = top - np.geomspace(0.1, max(top - np.nanmin(values), 1.0), 25)[::-1]
+    contour = ax.contourf(log_lengthscales, log_noises, values, levels=np.append(levels, top), cmap="viridis")
+    ax.figure.colorbar(contour, ax=ax, label="log p(y | X, θ)")
+    if best is not None:
+        ax.plot(*best, "r*", markersize=14, label="maximum")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel("log10 length scale ℓ")
+    ax.set_ylabel("log10 noise variance σ_n²")
+    ax.set_title(title)
     return ax

@@ -117,7 +117,8 @@ class BayesianOptimization(Strategy):
     xi            the margin ξ of EI and PI (standardised units); beta  the β of UCB
     n_candidates  quasi-random candidates scored by the acquisition at every step
     n_local       how many of the best candidates (plus the incumbent) L-BFGS-B then refines
-    n_restarts    random restarts of the GP's hyperparameter fit, besides the warm start
+    n_restarts    random restarts of the GP's hyperparameter fit, besides its two starts (the
+                  default θ and the previous step's θ)
 
     Integer, stepped and categorical dimensions: every candidate is rounded to a valid point
     (steps, one-hot arg-max) *before* the acquisition scores it, and L-BFGS-B only moves the
@@ -128,7 +129,7 @@ class BayesianOptimization(Strategy):
     """
 
     def __init__(self, space, seed=None, minimize=True, acquisition="ei", n_initial=10, init="sobol",
-                 kernel="matern52", xi=0.0, beta=4.0, n_candidates=2048, n_local=10, n_restarts=1):
+                 kernel="matern52", xi=0.0, beta=4.0, n_candidates=2048, n_local=10, n_restarts=0):
         super().__init__(space, seed=seed, minimize=minimize)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"BayesianOptimization: acquisition={acquisition!r} must be one of {list(ACQUISITIONS)}")
