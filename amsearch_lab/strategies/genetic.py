@@ -154,6 +154,10 @@ class GeneticSearch(Strategy):
         if i is not None:
             self.losses_[i] = self.loss(trial)
 
+    def populations(self) -> list[list[dict]]:
+        """The ``params`` of every finished generation, oldest first (for plots)."""
+        return [[self.space.decode(x) for x in genomes] for genomes, _ in self.generations_]
+
     # -- the algorithm -------------------------------------------------------------------------------
     def _key(self, params) -> tuple:
         return tuple(self.space.encode(params).round(9))
