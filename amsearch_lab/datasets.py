@@ -12,8 +12,12 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # torch is imported only when MNIST is loaded
+    import torch
 
 __all__ = ["load_iris", "make_regression", "load_mnist", "MNIST", "mnist_path"]
 
@@ -56,12 +60,12 @@ def mnist_path() -> Path:
 class MNIST:
     """The three splits as float tensors in [0, 1] of shape (n, 1, 28, 28) and int64 labels."""
 
-    x_train: "torch.Tensor"  # noqa: F821
-    y_train: "torch.Tensor"  # noqa: F821
-    x_val: "torch.Tensor"  # noqa: F821
-    y_val: "torch.Tensor"  # noqa: F821
-    x_test: "torch.Tensor"  # noqa: F821
-    y_test: "torch.Tensor"  # noqa: F821
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
 
 
 def _content_sha256(arrays) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
 __all__ = ["device", "describe_device"]
 
 
-def device(prefer: str | None = None, verbose: bool = False) -> "torch.device":  # noqa: F821
+def device(prefer: str | None = None, verbose: bool = False) -> torch.device:
     """The device to use. ``prefer`` ("cpu", "cuda", "mps") forces one; it must be available.
     With ``verbose=True`` it says which device was chosen."""
     import torch  # imported here so that searches without torch models start fast
@@ -30,7 +35,7 @@ def device(prefer: str | None = None, verbose: bool = False) -> "torch.device": 
     return chosen
 
 
-def describe_device(dev: "torch.device | str | None" = None) -> str:  # noqa: F821
+def describe_device(dev: torch.device | str | None = None) -> str:
     """A one-line description, e.g. ``cuda (NVIDIA H100 80GB HBM3)`` or ``cpu (2 threads)``."""
     import torch
 

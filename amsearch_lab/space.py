@@ -40,7 +40,7 @@ class Dimension:
         label = f"{self.kind} '{self.name}'" if self.name is not None else self.kind
         raise ValueError(f"{label}: {message}")
 
-    def bind(self, name: str) -> "Dimension":
+    def bind(self, name: str) -> Dimension:
         """Give the dimension its name and check its definition (called by ``Space``)."""
         self.name = name
         self.validate()

@@ -69,7 +69,7 @@ class Trial:
         return json.dumps(record, allow_nan=False, default=_plain)
 
     @classmethod
-    def from_json(cls, line: str) -> "Trial":
+    def from_json(cls, line: str) -> Trial:
         return cls(**json.loads(line))
 
 
@@ -119,7 +119,7 @@ class History:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, minimize: bool = True) -> "History":
+    def load(cls, path: str | os.PathLike, minimize: bool = True) -> History:
         """Read a JSON Lines history. A torn last line (the process was killed while writing
         it) is skipped with a warning; a bad line anywhere else is an error."""
         path = Path(path)

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from amsearch_lab import load_iris, load_mnist, make_regression
-from amsearch_lab.datasets import mnist_path
 
 
 def test_iris_matches_scikit_learn():
