@@ -116,7 +116,8 @@ class BayesianOptimization(Strategy):
                   hypercube) or ``"random"``
     xi            the margin ξ of EI and PI (standardised units); beta  the β of UCB
     n_candidates  quasi-random candidates scored by the acquisition at every step
-    n_local       how many of the best candidates (plus the incumbent) L-BFGS-B then refines
+    n_local       how many candidates L-BFGS-B then refines (the best one, the others drawn with
+                  probability ∝ exp(acquisition)), plus the incumbent
     n_restarts    random restarts of the GP's hyperparameter fit, besides its two starts (the
                   default θ and the previous step's θ)
 
