@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 __all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d",
-           "contour_2d", "plot_slices", "plot_parallel_coordinates", "pareto_front", "plot_pareto",
+           "contour_2d", "plot_slices", "plot_parallel_coordinates", "plot_pareto",
            "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d",
            "plot_gp_band", "plot_likelihood_surface"]
 
@@ -213,48 +213,6 @@ def plot_parallel_coordinates(history, params: Sequence[str] | None = None, ax=N
     return ax
 
 
-def pareto_front(sizes, scores) -> np.ndarray:
-    """Indices of the Pareto-optimal points, smallest size first: a point is on the front when no
-    other point is at most as large and at least as good, and strictly better in one of the two."""
-    sizes, scores = np.asarray(sizes, dtype=float), np.asarray(scores, dtype=float)
-    if sizes.shape != scores.shape or sizes.ndim != 1:
-        raise ValueError(f"pareto_front: sizes {sizes.shape} and scores {scores.shape} must be 1-D of one length")
-    order = np.lexsort((-scores, sizes))  # by size, the better score first on ties
-    front, best = [], -np.inf
-    for i in order:
-        if scores[i] > best:
-            front.append(i)
-            best = scores[i]
-    return np.array(front, dtype=int)
-
-
-def plot_pareto(points: Mapping, ax=None, xlabel: str = "size (parameters)", ylabel: str = "accuracy",
-                log_x: bool = False, title: str = "Accuracy against size, with the Pareto front"):
-    """``points`` maps a label to a list of ``(size, score)`` pairs; every point is drawn, and the
-    Pareto front over all of them (small and accurate) as a step line."""
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6, 4))
-    all_points = []
-    for label, pairs in points.items():
-        pairs = np.asarray(list(pairs), dtype=float).reshape(-1, 2)
-        ax.scatter(pairs[:, 0], pairs[:, 1], s=30, edgecolor="black", linewidth=0.5, label=label)
-        all_points.append(pairs)
-    if all_points:
-        stacked = np.concatenate(all_points)
-        front = stacked[pareto_front(stacked[:, 0], stacked[:, 1])]
-        ax.step(front[:, 0], front[:, 1], where="post", color="black", linewidth=1, label="Pareto front")
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return ax
-
-
 def plot_weight_histogram(weights: Mapping, ax=None, bins: int = 100, log: bool = True,
                           title: str = "Weight histogram"):
     """Histograms of weight tensors (torch or numpy), one per label, e.g. ``{"float32": w, "4-bit": w_q}``;
@@ -347,7 +305,8 @@ def plot_generations_2d(generations: Sequence, x: str, y: str, f, bounds, ax=Non
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=8)
+    if generations:
+        ax.legend(loc="upper right", fontsize=8)
     return ax
 
 

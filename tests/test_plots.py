@@ -1,38 +1,10 @@
-"""Plots: each draws, titles and labels its axes; the Pareto front against a brute-force oracle."""
+"""Plots: each draws what it is given, titles and labels its axes."""
 
-import itertools
+import numpy as np
+import torch
+from matplotlib.figure import Figure
 
-import matplotlib
-
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from amsearch_lab import Choice, Float, Int, Space, search  # noqa: E402
-from amsearch_lab import plots  # noqa: E402
-
-
-def _dominated(i, sizes, scores):
-    return any(sizes[j] <= sizes[i] and scores[j] >= scores[i] and (sizes[j] < sizes[i] or scores[j] > scores[i])
-               for j in range(len(sizes)))
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_pareto_front_matches_brute_force(seed):
-    rng = np.random.default_rng(seed)
-    sizes, scores = rng.integers(0, 8, 30).astype(float), rng.integers(0, 8, 30).astype(float)  # many ties
-    front = plots.pareto_front(sizes, scores)
-    expected = {(sizes[i], scores[i]) for i in range(30) if not _dominated(i, sizes, scores)}
-    assert {(sizes[i], scores[i]) for i in front} == expected
-    assert len(front) == len(expected)  # one index per distinct optimal point
-    assert np.all(np.diff(sizes[front]) > 0) and np.all(np.diff(scores[front]) > 0)
-
-
-def test_pareto_front_rejects_mismatched_shapes():
-    with pytest.raises(ValueError, match="sizes"):
-        plots.pareto_front([1, 2], [1])
+from amsearch_lab import Choice, Float, Int, Space, plots, search
 
 
 def _history():
@@ -56,11 +28,7 @@ def test_slices_and_parallel_coordinates_draw_every_trial():
     assert ax.lines[-1].get_ydata().min() >= 0 and ax.lines[-1].get_ydata().max() <= 1
 
 
-def test_pareto_weights_masks_gp_and_generations_draw():
-    ax = plots.plot_pareto({"a": [(10, 0.9), (5, 0.8)], "b": [(7, 0.7)]}, ax=Figure().subplots())
-    _labelled(ax)
-    front = [line for line in ax.lines if line.get_label() == "Pareto front"][0]
-    assert list(front.get_xdata()) == [5, 10]  # (7, 0.7) is dominated by (5, 0.8)
+def test_weights_masks_gp_and_generations_draw():
     w = torch.randn(50, 20)
     _labelled(plots.plot_weight_histogram({"w": w, "sign": torch.sign(w)}, ax=Figure().subplots()))
     ax = plots.plot_mask(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), ax=Figure().subplots())
