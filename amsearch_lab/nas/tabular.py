@@ -54,6 +54,12 @@ class TabularBenchmark:
         """The test accuracy of the network (for scoring a pick, never for choosing)."""
         return float(self.row(params)["test_acc"])
 
+    def best_by_validation(self) -> Architecture:
+        """The table's network with the highest validation accuracy (the first by key on a tie):
+        what a search that found the best would pick."""
+        row = self.frame.sort_index().sort_values("val_acc", ascending=False, kind="stable").iloc[0]
+        return Architecture.from_params({k: row[k] for k in self.space.names})
+
     def search(self, strategy, budget: int, seed: int, options: Mapping | None = None) -> History:
         """``search()`` on the table: maximise validation accuracy with ``budget`` look-ups."""
         return search(self.objective, self.space, strategy, budget=budget, seed=seed, minimize=False,

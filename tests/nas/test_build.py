@@ -13,7 +13,7 @@ def test_every_sampled_valid_genome_builds_and_has_the_right_output_shape():
     space, rng = nas_space(), np.random.default_rng(0)
     x = torch.rand(2, 1, 28, 28)
     n_valid = 0
-    for _ in range(300):
+    for _ in range(150):
         arch = Architecture.from_params(space.sample(rng))
         if check(arch) is not None:
             continue
@@ -22,13 +22,13 @@ def test_every_sampled_valid_genome_builds_and_has_the_right_output_shape():
             assert model(x).shape == (2, 10), arch
         assert sum(p.numel() for p in model.parameters()) == count_params(arch), arch
         n_valid += 1
-    assert n_valid > 200
+    assert n_valid > 100
 
 
 def test_flops_match_torch_flop_counter():
     archs = enumerate_architectures()
     x = torch.rand(1, 1, 28, 28)
-    for arch in archs[::40]:
+    for arch in archs[::100]:
         model = build(arch).eval()
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
