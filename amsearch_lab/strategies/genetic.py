@@ -70,10 +70,16 @@ def uniform_crossover(p1: np.ndarray, p2: np.ndarray, rng: np.random.Generator) 
     return np.where(take, p1, p2), np.where(take, p2, p1)
 
 
+def reflect(x: np.ndarray) -> np.ndarray:
+    """Fold values back into [0, 1] at its walls: ``-0.1 -> 0.1``, ``1.2 -> 0.8`` (exact for
+    overshoots up to one unit). Unlike clipping, it does not pile children up on the boundary."""
+    return np.clip(1.0 - np.abs(1.0 - np.abs(x)), 0.0, 1.0)
+
+
 def gaussian_mutation(x: np.ndarray, prob: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Each gene, with probability ``prob``: ``x_j <- clip(x_j + sigma * N(0, 1), 0, 1)``."""
+    """Each gene, with probability ``prob``: ``x_j <- reflect(x_j + sigma * N(0, 1))``."""
     hit = rng.random(x.shape) < prob
-    return np.clip(x + hit * sigma * rng.standard_normal(x.shape), 0.0, 1.0)
+    return reflect(x + hit * sigma * rng.standard_normal(x.shape))
 
 
 def resample_choice(block: np.ndarray, prob: float, rng: np.random.Generator) -> np.ndarray:

@@ -9,6 +9,7 @@ from amsearch_lab.strategies.genetic import (
     GeneticSearch,
     blend,
     gaussian_mutation,
+    reflect,
     resample_choice,
     sbx,
     tournament,
@@ -67,6 +68,12 @@ def test_gaussian_mutation_rate_and_bounds():
     assert abs(np.std(y[changed] - 0.5) - 0.2) < 0.02
     edge = gaussian_mutation(np.ones(1000), prob=1.0, sigma=1.0, rng=np.random.default_rng(1))
     assert edge.min() >= 0.0 and edge.max() <= 1.0
+    assert np.mean(edge == 1.0) < 0.01  # reflected, not clipped: no pile-up on the wall
+
+
+def test_reflect_folds_back_into_the_unit_interval():
+    np.testing.assert_allclose(reflect(np.array([-0.1, 0.0, 0.4, 1.0, 1.2, -0.95, 1.9])),
+                               [0.1, 0.0, 0.4, 1.0, 0.8, 0.95, 0.1])
 
 
 def test_resample_choice_gives_a_one_hot_block():
