@@ -110,6 +110,10 @@ def _cross_entropy(w, X, y):
     return torch.nn.functional.cross_entropy(X @ W + b, y)
 
 
+def _f64(a) -> torch.Tensor:
+    return torch.as_tensor(a, dtype=torch.float64)
+
+
 def _standardize(X_train: np.ndarray, X_val: np.ndarray):
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     return (X_train - mean) / std, (X_val - mean) / std
@@ -128,10 +132,9 @@ def regression_hypergrad_task(degree: int = 8, n_train: int = 20, n_val: int = 1
     X, y = make_regression(n=n_train + n_val, noise=noise, seed=seed)
     features = X ** np.arange(1, degree + 1)  # (n, degree)
     F_train, F_val = _standardize(features[:n_train], features[n_train:])
-    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731 - plumbing
     space = Space({"alpha": Float(1e-5, 10.0, log=True), "lr": Float(1e-3, 0.2, log=True)})
-    return HypergradTask("regression", space, _mse, t(F_train), t(y[:n_train]), t(F_val), t(y[n_train:]),
-                         [torch.zeros(degree, dtype=torch.float64), torch.zeros((), dtype=torch.float64)], steps)
+    return HypergradTask("regression", space, _mse, _f64(F_train), _f64(y[:n_train]), _f64(F_val),
+                         _f64(y[n_train:]), [_f64(np.zeros(degree)), _f64(0.0)], steps)
 
 
 def iris_hypergrad_task(n_train: int = 60, steps: int = 50, seed: int = 0) -> HypergradTask:
@@ -145,8 +148,6 @@ def iris_hypergrad_task(n_train: int = 60, steps: int = 50, seed: int = 0) -> Hy
     X, y = load_iris()
     X_tr, X_va, y_tr, y_va = train_test_split(X, y, train_size=n_train, stratify=y, random_state=seed)
     X_tr, X_va = _standardize(X_tr, X_va)
-    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731 - plumbing
     space = Space({"alpha": Float(1e-4, 10.0, log=True), "lr": Float(1e-2, 5.0, log=True)})
-    return HypergradTask("iris", space, _cross_entropy, t(X_tr), torch.as_tensor(y_tr), t(X_va),
-                         torch.as_tensor(y_va), [torch.zeros((4, 3), dtype=torch.float64),
-                                                 torch.zeros(3, dtype=torch.float64)], steps)
+    return HypergradTask("iris", space, _cross_entropy, _f64(X_tr), torch.as_tensor(y_tr), _f64(X_va),
+                         torch.as_tensor(y_va), [_f64(np.zeros((4, 3))), _f64(np.zeros(3))], steps)
