@@ -65,6 +65,8 @@ def parse(argv):
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice); 1 on a CPU shared with other jobs")
     p.add_argument("--quick", action="store_true", help="2 epochs on 10,000 images: a smoke test, no targets")
     return p.parse_args(argv)
 
@@ -73,6 +75,8 @@ def main(argv=None) -> int:
     args = parse(argv)
     if args.quick:
         args.epochs = min(args.epochs, 2)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     dev = pick_device(args.device)
     data = load_mnist(device=dev, limit=10_000 if args.quick else None)
     schedule = CosineDecay(args.lr, t_max=args.epochs)

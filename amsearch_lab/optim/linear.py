@@ -21,6 +21,8 @@ import numbers
 
 import numpy as np
 
+from .train import DivergenceError
+
 __all__ = ["predict", "half_mse", "half_mse_gradients", "descend"]
 
 
@@ -48,10 +50,10 @@ def descend(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, optimize
 
     Each step uses the gradient of the whole set (``batch_size=None``: gradient descent) or of
     ``batch_size`` examples drawn without replacement (SGD, from ``np.random.default_rng(seed)``).
-    Stops early once the full-set loss is below ``tol``. ``gradients(X, y, w, b)`` computes the
-    step's gradients (the lesson passes the source material's wrong formula here to show where it
-    leads). Returns the trajectory:
-    ``{"w": (k+1, d), "b": (k+1,), "loss": (k+1,)}`` including the starting point.
+    Stops early once the full-set loss is below ``tol``; a NaN/inf loss raises ``DivergenceError``.
+    ``gradients(X, y, w, b)`` computes the step's gradients (the lesson passes the source
+    material's wrong formula here to show where it leads). Returns the trajectory
+    ``{"w": (k+1, d), "b": (k+1,), "loss": (k+1,)}``, the starting point included.
     """
     if not (isinstance(iterations, numbers.Integral) and iterations >= 0):
         raise ValueError(f"descend: iterations={iterations!r} must be an integer >= 0")
@@ -64,12 +66,17 @@ def descend(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray, optimize
     for _ in range(iterations):
         if tol is not None and losses[-1] < tol:
             break
-        # 1. the examples of this step
-        idx = slice(None) if batch_size is None else rng.choice(len(y), size=batch_size, replace=False)
-        # 2. the gradient on them, and the update
-        optimizer.step(gradients(X[idx], y[idx], w, b))
-        # 3. record where we are (the loss on the whole set)
-        ws.append(w.copy())
-        bs.append(float(b[0]))
-        losses.append(half_mse(X, y, w, b))
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported in step 4
+            # 1. the examples of this step
+            idx = slice(None) if batch_size is None else rng.choice(len(y), size=batch_size, replace=False)
+            # 2. the gradient on them, and the update
+            optimizer.step(gradients(X[idx], y[idx], w, b))
+            # 3. record where we are (the loss on the whole set)
+            ws.append(w.copy())
+            bs.append(float(b[0]))
+            losses.append(half_mse(X, y, w, b))
+        # 4. stop a diverging run with a clear message
+        if not np.isfinite(losses[-1]):
+            raise DivergenceError(f"descend: the loss became {losses[-1]} at step {len(losses) - 1} "
+                                  f"(lr={optimizer.lr:g}); the run diverged: try a smaller lr")
     return {"w": np.array(ws), "b": np.array(bs), "loss": np.array(losses)}

@@ -6,7 +6,7 @@ import torch
 from sklearn.linear_model import LinearRegression
 
 from amsearch_lab import make_regression
-from amsearch_lab.optim import GD, SGD, descend, half_mse, half_mse_gradients
+from amsearch_lab.optim import GD, SGD, DivergenceError, descend, half_mse, half_mse_gradients
 
 
 @pytest.fixture
@@ -75,3 +75,9 @@ def test_bad_input_raises_value_error(problem):
         descend(X, y, w, b, SGD([w, b], lr=0.1), iterations=-1)
     with pytest.raises(ValueError, match="built on"):
         descend(X, y, w, b, SGD([w.copy(), b], lr=0.1), iterations=5)
+
+
+def test_a_too_large_step_diverges_with_a_clear_error(problem):
+    X, y, w, b = problem
+    with pytest.raises(DivergenceError, match=r"step \d+ \(lr=5\)"):
+        descend(X, y, w, b, GD([w, b], lr=5.0), iterations=2000)  # 5 > 2 / lambda_max
