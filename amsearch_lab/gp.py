@@ -204,7 +204,7 @@ class GaussianProcess:
             starts = [np.clip(theta, low, high)]
             if getattr(self, "theta_", None) is not None and len(self.theta_) == d + 2:
                 starts.append(self.theta_)  # warm start: the previous fit, on slightly fewer points
-            rng = np.random.default_rng() if rng is None else rng
+            rng = np.random.default_rng(0) if rng is None else rng  # a fit is reproducible by default
             for _ in range(n_restarts):
                 start = np.concatenate([rng.uniform(math.log(0.05), math.log(2.0), d),
                                         [rng.uniform(math.log(0.3), math.log(3.0)), rng.uniform(math.log(1e-6), math.log(1e-2))]])

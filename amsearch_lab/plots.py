@@ -333,18 +333,19 @@ def plot_gp_band(x, mean, std, X_obs=None, y_obs=None, samples=None, f_true=None
     return ax
 
 
-def plot_likelihood_surface(log_lengthscales, log_noises, values, best=None, ax=None,
+def plot_likelihood_surface(log_lengthscales, log_noises, values, best=None, ax=None, depth: float = 30.0,
                             title: str = "Log marginal likelihood"):
     """Contours of ``values`` (shape (len(log_noises), len(log_lengthscales))) over log10 ℓ (x)
-    and log10 σ_n² (y), with the maximiser ``best = (log10 ℓ, log10 σ_n²)`` marked."""
+    and log10 σ_n² (y), with the maximiser ``best = (log10 ℓ, log10 σ_n²)`` marked. Values more
+    than ``depth`` below the maximum share the lowest colour, so the region that matters is legible."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
     top = np.nanmax(values)
-    levels = top - np.geomspace(0.1, max(top - np.nanmin(values), 1.0), 25)[::-1]
-    contour = ax.contourf(log_lengthscales, log_noises, values, levels=np.append(levels, top), cmap="viridis")
-    ax.figure.colorbar(contour, ax=ax, label="log p(y | X, θ)")
+    shown = np.maximum(values, top - depth)
+    contour = ax.contourf(log_lengthscales, log_noises, shown, levels=np.linspace(top - depth, top, 21), cmap="viridis")
+    ax.figure.colorbar(contour, ax=ax, label=f"log p(y | X, θ), floored at max - {depth:g}")
     if best is not None:
         ax.plot(*best, "r*", markersize=14, label="maximum")
         ax.legend(loc="upper right", fontsize=8)
