@@ -60,7 +60,7 @@ class Recipe:
             raise ValueError(f"Recipe {self.name!r}: lr={self.lr!r} must be > 0")
 
     def describe(self) -> str:
-        """One line, e.g. ``low: 3000 train / 2000 val / 2000 test images, 1 epoch(s), batch 32, ...``."""
+        """One line, e.g. ``low: 2000 train / 1000 val / 1000 test images, 1 epoch(s), batch 50, ...``."""
         n = {f: ("all" if getattr(self, f) is None else getattr(self, f)) for f in ("n_train", "n_val", "n_test")}
         return (f"{self.name}: {n['n_train']} train / {n['n_val']} val / {n['n_test']} test images, "
                 f"{self.epochs} epoch(s), batch {self.batch_size}, SGD lr {self.lr} momentum {self.momentum} "

@@ -5,8 +5,11 @@ A *genome* is a point ``params`` of an ordinary ``Space`` of ``Choice``s, so eve
 
 - ``slot1 ... slotN``: one operation per slot, from ``conv3x3``, ``conv5x5`` (convolution +
   batch norm + ReLU, no padding), ``maxpool``, ``avgpool`` (2 x 2) and ``identity`` (the slot is
-  skipped; an empty slot, so a genome encodes networks of 0 to N layers);
-- ``width``: the number of channels of every convolution;
+  skipped; an empty slot, so a genome encodes networks of 0 to N layers; in a chain "skip" and
+  "none" are the same network, so they are one option);
+- ``width``: the number of channels of every convolution (one width for all, as NAS-Bench-201
+  fixes its channels: a width per slot would multiply the space by 2^N and no longer fit a table
+  trained on a CPU);
 - ``head``: the width of the hidden fully connected layer, 0 for none.
 
 The source material encodes a network as a sequence of 10 operations; this is the same idea,

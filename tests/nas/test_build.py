@@ -28,7 +28,7 @@ def test_every_sampled_valid_genome_builds_and_has_the_right_output_shape():
 def test_flops_match_torch_flop_counter():
     archs = enumerate_architectures()
     x = torch.rand(1, 1, 28, 28)
-    for arch in archs[::100]:
+    for arch in archs[::250]:  # the counter costs ~10 s on first use, then ~0.5 s per network
         model = build(arch).eval()
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
