@@ -17,6 +17,7 @@ measure.py      count_params, count_nonzero, stored_bytes, accuracy, latency, su
 ==============  =====================================  =======================================
 """
 
+from .base import trained_lenet
 from .cut import global_random_cut, global_random_masks, random_mask, random_neurons
 from .finetune import fine_tune
 from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_factors
@@ -32,6 +33,7 @@ from .structured import (activation_scores, hidden_layers, keep_top, l1_scores, 
                          prune_neurons, shrink, taylor_scores)
 
 __all__ = [
+    "trained_lenet",
     "random_mask", "global_random_masks", "global_random_cut", "random_neurons",
     "fine_tune",
     "energy", "rank_for_energy", "svd_factors", "split_linear", "split_model",

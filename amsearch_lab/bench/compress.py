@@ -1,0 +1,148 @@
+"""``python -m amsearch_lab.bench compress``: every compression technique on LeNet-300-100.
+
+The dense 784-300-100-10 network is trained once (``trained_lenet``: 10 epochs, cached in
+``runs/``); every row starts from a copy of it. Rows that remove weights or neurons are
+fine-tuned for ``--ft-epochs`` epochs (the same budget for importance and for random cuts;
+iterative pruning: one epoch per round);
+quantization rows are post-training unless marked QAT. Printed per row: test accuracy, its
+change from dense in points, parameters, non-zeros, bytes stored densely, bytes stored as
+sparse CSR / packed bits, and the median latency of one forward pass on a fixed batch.
+Then the issue's targets, each marked met or NOT met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import torch
+
+from ..compress import (fine_tune, global_magnitude_prune, global_random_cut, iterative_prune, merge_neurons,
+                        prepare_qat, prune_neurons, quantize_model, random_neurons, shrink, split_model, summary,
+                        trained_lenet)
+from ..datasets import load_mnist
+from ..device import describe_device, device as pick_device
+
+SPARSITIES = (0.5, 0.9, 0.95, 0.98)
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="python -m amsearch_lab.bench compress", description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=10, help="epochs of the dense model")
+    p.add_argument("--ft-epochs", type=int, default=2, help="fine-tuning epochs after each cut")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--latency-batch", type=int, default=1000)
+    p.add_argument("--quick", action="store_true", help="10,000 images, 2 + 1 epochs: a smoke test, no targets")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    if args.quick:
+        args.epochs, args.ft_epochs = min(args.epochs, 2), 1
+    dev = pick_device(args.device)
+    data = load_mnist(device=dev, limit=10_000 if args.quick else None)
+    start = time.perf_counter()
+    dense = trained_lenet(data, epochs=args.epochs, seed=args.seed, device=dev)
+    print(f"LeNet-300-100 on MNIST ({len(data.x_train)} train / {len(data.x_test)} test), {describe_device(dev)}; "
+          f"dense model: {args.epochs} epochs ({time.perf_counter() - start:.0f} s, 0 if cached in runs/); "
+          f"fine-tuning: {args.ft_epochs} epochs; latency: median of 30 on a batch of {args.latency_batch}")
+    x_lat = data.x_test[:args.latency_batch]
+    rows = []
+
+    def row(technique, setting, model):
+        r = {"technique": technique, "setting": setting, **summary(model, data.x_test, data.y_test, x_lat)}
+        rows.append(r)
+        print(f"{technique:<24} {setting:<22} {100 * r['accuracy']:>7.2f} "
+              f"{100 * (r['accuracy'] - rows[0]['accuracy']):>+6.2f} {r['params']:>8,} {r['nonzero']:>8,} "
+              f"{r['bytes']:>10,} {r['sparse_bytes']:>10,} {r['latency_ms']:>8.2f}", flush=True)
+        return r
+
+    def tuned(model, seed=args.seed):
+        fine_tune(model, data, epochs=args.ft_epochs, seed=seed, device=dev)
+        return model
+
+    print(f"\n{'technique':<24} {'setting':<22} {'acc %':>7} {'Δ pts':>6} {'params':>8} {'non-zero':>8} "
+          f"{'bytes':>10} {'CSR/packed':>10} {'lat ms':>8}")
+    row("dense", "float32", dense)
+
+    # 1. unstructured: importance (magnitude) vs random cut, one shot + fine-tune
+    for s in SPARSITIES:
+        model = copy.deepcopy(dense)
+        global_magnitude_prune(model, s)
+        row("magnitude (global)", f"{s:.0%} + ft", tuned(model))
+        model = copy.deepcopy(dense)
+        global_random_cut(model, s, seed=args.seed)
+        row("random cut", f"{s:.0%} + ft", tuned(model))
+
+    # 2. iterative prune -> fine-tune (Han et al. 2015), one epoch per round
+    for final, steps in ((0.92, 3), (0.98, 4)):
+        model = copy.deepcopy(dense)
+        iterative_prune(model, final, steps, lambda m: fine_tune(m, data, epochs=1, device=dev))
+        row("magnitude iterative", f"{final:.0%} in {steps} rounds", model)
+
+    # 3. structured: 50 % of the hidden neurons removed, the network really shrinks
+    for method in ("l1", "activation", "taylor"):
+        small, _ = prune_neurons(dense, 0.5, method, data.x_val[:2000], data.y_val[:2000])
+        row(f"neurons ({method})", "50% + ft", tuned(small))
+    keep = {i: random_neurons(dense[i].out_features, 0.5, seed=args.seed + i) for i in (1, 3)}
+    row("neurons (random cut)", "50% + ft", tuned(shrink(dense, keep)))
+
+    # 4. merging similar neurons, low-rank splitting
+    merged, pairs = merge_neurons(dense, 0.4)
+    row("merge", f"cos>=0.4 ({sum(len(p) for p in pairs.values())} pairs)", merged)
+    row("merge", "cos>=0.4 + ft", tuned(merged))
+    for rank in (64, 32):
+        split = split_model(dense, rank=rank)
+        row("low-rank SVD", f"rank {rank}", split)
+        row("low-rank SVD", f"rank {rank} + ft", tuned(split))
+
+    # 5. quantization: integer PTQ, weight-only bit widths, QAT
+    calib = data.x_train[:2000]
+    row("PTQ int8 (w8 a8)", "per-channel, integer", quantize_model(dense, calib, bits=8, act_bits=8))
+    for bits in (8, 6, 4, 3, 2):
+        row("weights only", f"{bits}-bit per-tensor", quantize_model(dense, bits=bits, act_bits=None, per_channel=False))
+    for bits in (4, 3, 2):
+        row("weights only", f"{bits}-bit per-channel", quantize_model(dense, bits=bits, act_bits=None))
+    for bits in (2,):
+        qat = tuned(prepare_qat(copy.deepcopy(dense), bits=bits))
+        row("QAT (STE)", f"{bits}-bit per-channel + ft", quantize_model(qat, bits=bits, act_bits=None))
+
+    if not args.quick:
+        targets(rows)
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def targets(rows):
+    """Print each target of the issue with the measured figure and whether it is met."""
+    def get(technique, setting):
+        return next(r for r in rows if r["technique"] == technique and r["setting"] == setting)
+
+    dense = rows[0]
+
+    def drop(r):
+        return 100 * (dense["accuracy"] - r["accuracy"])
+
+    s90, s95 = get("magnitude (global)", "90% + ft"), get("magnitude (global)", "95% + ft")
+    it92 = get("magnitude iterative", "92% in 3 rounds")
+    above = all(get("magnitude (global)", f"{s:.0%} + ft")["accuracy"] > get("random cut", f"{s:.0%} + ft")["accuracy"]
+                for s in SPARSITIES)
+    int8, w4 = get("PTQ int8 (w8 a8)", "per-channel, integer"), get("weights only", "4-bit per-channel")
+    st = get("neurons (l1)", "50% + ft")
+    checks = [
+        (f"90% sparsity: {drop(s90):.2f} points below dense", drop(s90) <= 0.3, "<= 0.3"),
+        (f"95% sparsity: {drop(s95):.2f} points below dense", drop(s95) <= 1.0, "<= 1.0"),
+        (f"iterative 92%: {drop(it92):.2f} points below dense", drop(it92) <= 0.0, "aim: no loss"),
+        ("magnitude above random cut at every sparsity", above, "all"),
+        (f"int8: {drop(int8):.2f} points below dense", drop(int8) <= 0.2, "<= 0.2"),
+        (f"4-bit: {drop(w4):.2f} points below dense", drop(w4) <= 0.5, "<= 0.5"),
+        (f"structured 50%: {drop(st):.2f} points below dense", drop(st) <= 0.5, "<= 0.5"),
+        (f"structured 50%: latency {st['latency_ms']:.2f} ms vs dense {dense['latency_ms']:.2f} ms",
+         st["latency_ms"] < dense["latency_ms"], "faster"),
+    ]
+    print("\ntargets")
+    for text, met, goal in checks:
+        print(f"  {text:<62} target {goal:<13} {'met' if met else 'NOT met'}")
