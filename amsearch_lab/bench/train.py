@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from ..datasets import load_mnist
-from ..device import describe_device, device as pick_device
+from ..device import describe_device
+from ..device import device as pick_device
 from ..models import lenet_300_100
 from ..optim import SGD, CosineDecay, evaluate, fit, shuffled_batches
 
@@ -46,15 +47,15 @@ def plain_epoch(model, optimizer, x, y, x_val, y_val, batch_size, generator):
     return running.item(), val_loss.item()
 
 
-def timed(fn, dev):
-    """Wall seconds of ``fn()``, waiting for the GPU before and after."""
+def timed(dev, fn, *args, **kwargs):
+    """``(seconds, fn(*args, **kwargs))``: wall time, waiting for the GPU before and after."""
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     start = time.perf_counter()
-    fn()
+    value = fn(*args, **kwargs)
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, value
 
 
 def parse(argv):
@@ -105,15 +106,14 @@ def main(argv=None) -> int:
         lr = schedule(epoch)
         lab_opt.lr = lr
         plain_opt.param_groups[0]["lr"] = lr
-        out = {}
-        lab_seconds.append(timed(lambda: out.update(lab=fit(
-            lab_model, data, lab_opt, epochs=1, device=dev, batch_size=args.batch_size,
-            progress=False, seed=lab_gen)), dev))
-        plain_seconds.append(timed(lambda: out.update(plain=plain_epoch(
-            plain_model, plain_opt, data.x_train, data.y_train, data.x_val, data.y_val,
-            args.batch_size, plain_gen)), dev))
+        seconds, lab_result = timed(dev, fit, lab_model, data, lab_opt, epochs=1, device=dev,
+                                    batch_size=args.batch_size, progress=False, seed=lab_gen)
+        lab_seconds.append(seconds)
+        seconds, (_, plain_val_loss) = timed(dev, plain_epoch, plain_model, plain_opt, data.x_train, data.y_train,
+                                             data.x_val, data.y_val, args.batch_size, plain_gen)
+        plain_seconds.append(seconds)
         print(f"{epoch + 1:>5} {lr:>9.5f} {lab_seconds[-1]:>8.3f} {plain_seconds[-1]:>8.3f} "
-              f"{out['lab'].records[0]['val_loss']:>13.5f} {out['plain'][1]:>15.5f}")
+              f"{lab_result.records[0]['val_loss']:>13.5f} {plain_val_loss:>15.5f}")
 
     # 4. the figures
     lab_s, plain_s = statistics.median(lab_seconds), statistics.median(plain_seconds)
