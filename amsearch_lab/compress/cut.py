@@ -10,6 +10,7 @@ per entry and remove the :math:`k` largest :math:`u_j` (a uniformly random subse
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -18,14 +19,23 @@ from .prune import n_to_prune
 
 __all__ = ["random_mask", "global_random_masks", "global_random_cut", "random_neurons"]
 
+_CUT_STREAM = 0x637574  # "cut": keeps the cuts' random stream apart from other uses of the same seed
+
 
 def _generator(seed: int | torch.Generator) -> torch.Generator:
-    """Plumbing: a CPU ``torch.Generator`` from a seed (or the generator itself)."""
+    """A CPU ``torch.Generator`` for a cut: the generator itself, or one seeded from ``seed``.
+
+    An int seed is first mixed by numpy's ``SeedSequence``: seeding torch with the bare seed
+    would replay the stream that ``torch.manual_seed(seed)`` gave the model's *initial weights*
+    (``models.lenet_300_100(seed=0)`` and a cut with ``seed=0``), so the "random" cut would remove
+    exactly the weights that started largest — and still are. Pass a ``torch.Generator`` to
+    draw from a stream of your choice."""
     if isinstance(seed, torch.Generator):
         return seed
     if not isinstance(seed, int):
         raise ValueError(f"seed={seed!r} must be an int or a torch.Generator")
-    return torch.Generator().manual_seed(seed)
+    mixed = int(np.random.SeedSequence([seed, _CUT_STREAM]).generate_state(1, dtype=np.uint64)[0])
+    return torch.Generator().manual_seed(mixed)
 
 
 def random_mask(weight: torch.Tensor, amount: float, seed: int | torch.Generator = 0) -> torch.Tensor:

@@ -14,7 +14,15 @@ def test_random_mask_equals_torch_random_unstructured(amount):
     layer = nn.Linear(30, 20)
     torch.manual_seed(7)
     torch_prune.random_unstructured(layer, "weight", amount=amount)
-    assert torch.equal(random_mask(layer.weight_orig, amount, seed=7), layer.weight_mask)
+    assert torch.equal(random_mask(layer.weight_orig, amount, seed=torch.Generator().manual_seed(7)), layer.weight_mask)
+
+
+def test_int_seed_does_not_replay_the_initial_weights_stream():
+    model = mlp((200, 100), seed=0)  # its weights come from torch.manual_seed(0)'s stream
+    w = model[1].weight.detach()
+    mask = random_mask(w, 0.5, seed=0)
+    # the removed weights are an unbiased sample: their mean is near the mean of all weights
+    assert abs(float(w[mask == 0].mean() - w.mean())) < 3 * float(w.std()) / (0.5 * w.numel()) ** 0.5
 
 
 def test_global_random_masks_count_and_spread():
