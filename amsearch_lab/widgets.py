@@ -49,6 +49,7 @@ __all__ = ["SearchExplorer", "BayesOptPlayground", "GeneticPlayground", "Optimiz
            "PruningPlayground", "QuantizationPlayground", "LowRankPlayground", "mnist_base_model", "forrester"]
 
 REDRAW_SECONDS = 0.5
+DPI = 72  # figure pixels per inch: the PNG is shown at its own size
 
 
 def _in_kernel() -> bool:
@@ -80,7 +81,7 @@ class _Playground:
 
     def __init__(self):
         self.figure = Figure(figsize=self.figsize, layout="constrained")
-        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width=f"{int(self.figsize[0] * 90)}px"))
+        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width=f"{int(self.figsize[0] * DPI)}px"))
         self.status = W.HTML()
         self._draw_lock = threading.Lock()
 
@@ -93,7 +94,7 @@ class _Playground:
             self.figure.clear()
             self._draw(self.figure)
             buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", dpi=90)
+            self.figure.savefig(buffer, format="png", dpi=DPI)
             self.image.value = buffer.getvalue()
 
     def _say(self, text: str) -> None:
