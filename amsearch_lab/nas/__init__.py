@@ -13,12 +13,12 @@ from .evaluate import FULL, LOW_FIDELITY, LowFidelityObjective, Recipe, evaluate
 from .pareto import pareto_front
 from .space import (MAX_PARAMS, Architecture, InvalidArchitecture, check, enumerate_architectures, nas_space,
                     validate)
-from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, test_of_pick
+from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, picked_test_accuracy
 
 __all__ = [
     "nas_space", "Architecture", "InvalidArchitecture", "check", "validate", "enumerate_architectures", "MAX_PARAMS",
     "build", "count_params", "count_flops", "feature_sizes", "summary",
     "Recipe", "LOW_FIDELITY", "FULL", "evaluate_architecture", "LowFidelityObjective",
-    "TABLE_PATH", "TabularBenchmark", "load_table", "test_of_pick", "compare_strategies",
+    "TABLE_PATH", "TabularBenchmark", "load_table", "picked_test_accuracy", "compare_strategies",
     "pareto_front",
 ]

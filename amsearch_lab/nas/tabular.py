@@ -7,7 +7,7 @@ table looks the answer up instead of training, so strategies can be compared ove
 in seconds on a CPU, the way NAS-Bench-101/201 are used.
 
 The honest protocol: strategies see only the *validation* accuracy (``objective``); a search is
-scored by the *test* accuracy of the architecture it picked by validation (``test_of_pick``).
+scored by the *test* accuracy of the architecture it picked by validation (``picked_test_accuracy``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..space import Space
 from ..study import History, search
 from .space import Architecture, nas_space, validate
 
-__all__ = ["TABLE_PATH", "COLUMNS", "TabularBenchmark", "load_table", "test_of_pick", "compare_strategies"]
+__all__ = ["TABLE_PATH", "COLUMNS", "TabularBenchmark", "load_table", "picked_test_accuracy", "compare_strategies"]
 
 TABLE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "nas_bench_mnist.csv.gz"
 COLUMNS = ("key", "slot1", "slot2", "slot3", "slot4", "width", "head", "val_acc", "test_acc", "params", "flops",
@@ -81,7 +81,7 @@ def load_table(path: str | Path = TABLE_PATH) -> TabularBenchmark:
     return TabularBenchmark(frame)
 
 
-def test_of_pick(history: History, bench: TabularBenchmark) -> np.ndarray:
+def picked_test_accuracy(history: History, bench: TabularBenchmark) -> np.ndarray:
     """After each evaluation, the test accuracy of the best-by-validation network so far
     (NaN before the first success): the anytime curve of the honest protocol."""
     curve, best_val, best_test = [], -np.inf, np.nan
@@ -94,9 +94,9 @@ def test_of_pick(history: History, bench: TabularBenchmark) -> np.ndarray:
 
 def compare_strategies(bench: TabularBenchmark, strategies: Iterable[str], budget: int, seeds: Iterable[int],
                        options: Mapping[str, Mapping] | None = None) -> dict[str, np.ndarray]:
-    """``{strategy: curves}`` with ``curves[i]`` the ``test_of_pick`` curve of seed ``seeds[i]``,
+    """``{strategy: curves}`` with ``curves[i]`` the ``picked_test_accuracy`` curve of seed ``seeds[i]``,
     shape ``(n_seeds, budget)``; ``options[strategy]`` are passed to its constructor."""
     options = options or {}
-    return {name: np.array([test_of_pick(bench.search(name, budget, seed, options.get(name)), bench)
+    return {name: np.array([picked_test_accuracy(bench.search(name, budget, seed, options.get(name)), bench)
                             for seed in seeds])
             for name in strategies}

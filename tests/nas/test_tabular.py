@@ -6,7 +6,7 @@ import pytest
 
 from amsearch_lab import load_mnist
 from amsearch_lab.nas import (LOW_FIDELITY, TABLE_PATH, Architecture, InvalidArchitecture, count_flops, count_params,
-                              enumerate_architectures, evaluate_architecture, load_table, test_of_pick)
+                              enumerate_architectures, evaluate_architecture, load_table, picked_test_accuracy)
 from amsearch_lab.study import History, Trial
 
 TOLERANCE = 0.01  # 10 of the 1,000 validation/test images: other CPUs may round sums differently
@@ -59,12 +59,12 @@ def test_lookups_follow_networks_not_genomes(bench):
         bench.objective(collapsed)
 
 
-def test_test_of_pick_reports_the_best_by_validation(bench):
+def test_picked_test_accuracy_follows_the_best_by_validation(bench):
     keys = bench.frame.sort_values("val_acc").index[[0, -1, 5]]  # worst, best, another by validation
     history = History(minimize=False)
     for i, key in enumerate(keys):
         row = bench.frame.loc[key]
         history.append(Trial(number=i, params={k: row[k] for k in bench.space.names}, value=float(row["val_acc"])))
-    curve = test_of_pick(history, bench)
+    curve = picked_test_accuracy(history, bench)
     expected = bench.frame.loc[keys[[0, 1, 1]], "test_acc"].to_numpy()
     np.testing.assert_allclose(curve, expected)
