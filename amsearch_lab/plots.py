@@ -353,3 +353,32 @@ def plot_likelihood_surface(log_lengthscales, log_noises, values, best=None, ax=
     ax.set_ylabel("log10 noise variance σ_n²")
     ax.set_title(title)
     return ax
+
+
+def plot_pareto(cost, score, ax=None, highlight=None, xlabel: str = "parameters", ylabel: str = "test accuracy",
+                title: str = "Accuracy vs size, with the Pareto front", log: bool = True):
+    """Every point ``(cost, score)`` as a dot and the Pareto front (``nas.pareto_front``: nothing
+    cheaper scores as well) as a staircase; ``highlight`` maps a label to one ``(cost, score)``
+    point to mark, e.g. the search's pick."""
+    import matplotlib.pyplot as plt
+
+    from .nas.pareto import pareto_front
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    cost, score = np.asarray(cost, dtype=float), np.asarray(score, dtype=float)
+    front = pareto_front(cost, score)
+    ax.scatter(cost, score, s=8, alpha=0.4, color="tab:blue", label=f"networks ({len(cost)})")
+    order = np.argsort(cost[front])
+    ax.step(cost[front][order], score[front][order], where="post", color="tab:red", marker="o", markersize=4,
+            label=f"Pareto front ({int(front.sum())})")
+    for label, (x, y) in (highlight or {}).items():
+        ax.plot(x, y, "*", markersize=14, markeredgecolor="black", label=label)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax

@@ -8,4 +8,5 @@ BENCHMARKS = {
     "hpo": "search strategies on test functions and tasks: simple regret and overhead",
     "train": "the MLP on MNIST: seconds per epoch (lab fit vs plain torch loop) and test accuracy",
     "compress": "LeNet-300-100 compression: accuracy, parameters, non-zeros, bytes, latency",
+    "nas": "architecture search: low-fidelity speed, strategies on the tabular benchmark, full training",
 }
