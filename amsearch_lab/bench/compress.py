@@ -16,21 +16,33 @@ import argparse
 import copy
 import time
 
-import torch
-
-from ..compress import (fine_tune, global_magnitude_prune, global_random_cut, iterative_prune, merge_neurons,
-                        prepare_qat, prune_neurons, quantize_model, random_neurons, shrink, split_model, summary,
-                        trained_lenet)
+from ..compress import (
+    fine_tune,
+    global_magnitude_prune,
+    global_random_cut,
+    iterative_prune,
+    merge_neurons,
+    prepare_qat,
+    prune_neurons,
+    quantize_model,
+    random_neurons,
+    shrink,
+    split_model,
+    summary,
+    trained_lenet,
+)
 from ..datasets import load_mnist
-from ..device import describe_device, device as pick_device
+from ..device import describe_device
+from ..device import device as pick_device
 
-SPARSITIES = (0.5, 0.9, 0.95, 0.98)
+SPARSITIES = (0.9, 0.95, 0.5, 0.98)
 
 
 def parse(argv):
     p = argparse.ArgumentParser(prog="python -m amsearch_lab.bench compress", description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=10, help="epochs of the dense model")
     p.add_argument("--ft-epochs", type=int, default=2, help="fine-tuning epochs after each cut")
+    p.add_argument("--ft-lr", type=float, default=0.05, help="initial learning rate of each fine-tune (cosine to 0)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--latency-batch", type=int, default=1000)
@@ -61,14 +73,29 @@ def main(argv=None) -> int:
         return r
 
     def tuned(model, seed=args.seed):
-        fine_tune(model, data, epochs=args.ft_epochs, seed=seed, device=dev)
+        fine_tune(model, data, epochs=args.ft_epochs, lr=args.ft_lr, seed=seed, device=dev)
         return model
 
     print(f"\n{'technique':<24} {'setting':<22} {'acc %':>7} {'Δ pts':>6} {'params':>8} {'non-zero':>8} "
           f"{'bytes':>10} {'CSR/packed':>10} {'lat ms':>8}")
     row("dense", "float32", dense)
 
-    # 1. unstructured: importance (magnitude) vs random cut, one shot + fine-tune
+    # 1. quantization after training: integer PTQ, weight-only bit widths (no training: cheap, first)
+    calib = data.x_train[:2000]
+    row("PTQ int8 (w8 a8)", "per-channel, integer", quantize_model(dense, calib, bits=8, act_bits=8))
+    for bits in (8, 6, 4, 3, 2):
+        row("weights only", f"{bits}-bit per-tensor", quantize_model(dense, bits=bits, act_bits=None, per_channel=False))
+    for bits in (4, 3, 2):
+        row("weights only", f"{bits}-bit per-channel", quantize_model(dense, bits=bits, act_bits=None))
+
+    # 2. structured: 50 % of the hidden neurons removed, the network really shrinks
+    for method in ("l1", "activation", "taylor"):
+        small, _ = prune_neurons(dense, 0.5, method, data.x_val[:2000], data.y_val[:2000])
+        row(f"neurons ({method})", "50% + ft", tuned(small))
+    keep = {i: random_neurons(dense[i].out_features, 0.5, seed=args.seed + i) for i in (1, 3)}
+    row("neurons (random cut)", "50% + ft", tuned(shrink(dense, keep)))
+
+    # 3. unstructured: importance (magnitude) vs random cut, one shot + fine-tune
     for s in SPARSITIES:
         model = copy.deepcopy(dense)
         global_magnitude_prune(model, s)
@@ -77,20 +104,13 @@ def main(argv=None) -> int:
         global_random_cut(model, s, seed=args.seed)
         row("random cut", f"{s:.0%} + ft", tuned(model))
 
-    # 2. iterative prune -> fine-tune (Han et al. 2015), one epoch per round
+    # 4. iterative prune -> fine-tune (Han et al. 2015), one epoch per round
     for final, steps in ((0.92, 3), (0.98, 4)):
         model = copy.deepcopy(dense)
-        iterative_prune(model, final, steps, lambda m: fine_tune(m, data, epochs=1, device=dev))
+        iterative_prune(model, final, steps, lambda m: fine_tune(m, data, epochs=1, lr=args.ft_lr, device=dev))
         row("magnitude iterative", f"{final:.0%} in {steps} rounds", model)
 
-    # 3. structured: 50 % of the hidden neurons removed, the network really shrinks
-    for method in ("l1", "activation", "taylor"):
-        small, _ = prune_neurons(dense, 0.5, method, data.x_val[:2000], data.y_val[:2000])
-        row(f"neurons ({method})", "50% + ft", tuned(small))
-    keep = {i: random_neurons(dense[i].out_features, 0.5, seed=args.seed + i) for i in (1, 3)}
-    row("neurons (random cut)", "50% + ft", tuned(shrink(dense, keep)))
-
-    # 4. merging similar neurons, low-rank splitting
+    # 5. merging similar neurons, low-rank splitting
     merged, pairs = merge_neurons(dense, 0.4)
     row("merge", f"cos>=0.4 ({sum(len(p) for p in pairs.values())} pairs)", merged)
     row("merge", "cos>=0.4 + ft", tuned(merged))
@@ -99,13 +119,7 @@ def main(argv=None) -> int:
         row("low-rank SVD", f"rank {rank}", split)
         row("low-rank SVD", f"rank {rank} + ft", tuned(split))
 
-    # 5. quantization: integer PTQ, weight-only bit widths, QAT
-    calib = data.x_train[:2000]
-    row("PTQ int8 (w8 a8)", "per-channel, integer", quantize_model(dense, calib, bits=8, act_bits=8))
-    for bits in (8, 6, 4, 3, 2):
-        row("weights only", f"{bits}-bit per-tensor", quantize_model(dense, bits=bits, act_bits=None, per_channel=False))
-    for bits in (4, 3, 2):
-        row("weights only", f"{bits}-bit per-channel", quantize_model(dense, bits=bits, act_bits=None))
+    # 6. quantization-aware training
     for bits in (2,):
         qat = tuned(prepare_qat(copy.deepcopy(dense), bits=bits))
         row("QAT (STE)", f"{bits}-bit per-channel + ft", quantize_model(qat, bits=bits, act_bits=None))

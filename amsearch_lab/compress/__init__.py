@@ -24,13 +24,30 @@ from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_fac
 from .masks import Mask, apply_masks, masks_of, prunable_weights, remove_masks
 from .measure import accuracy, count_nonzero, count_params, latency, stored_bytes, summary
 from .merge import merge, merge_neurons, merge_pairs, similarity
-from .prune import (global_magnitude_masks, global_magnitude_prune, iterative_prune, magnitude_mask,
-                    sparsity_schedule)
-from .quantize import (QParams, dequantize, fake_quantize, fake_quantize_ste, int_linear, qparams,
-                       qparams_from_range, qrange, quantize)
+from .prune import global_magnitude_masks, global_magnitude_prune, iterative_prune, magnitude_mask, sparsity_schedule
+from .quantize import (
+    QParams,
+    dequantize,
+    fake_quantize,
+    fake_quantize_ste,
+    int_linear,
+    qparams,
+    qparams_from_range,
+    qrange,
+    quantize,
+)
 from .quantized import FakeQuantWeight, QuantConv2d, QuantLinear, calibrate, prepare_qat, quantize_model
-from .structured import (activation_scores, hidden_layers, keep_top, l1_scores, neuron_masks, neuron_scores,
-                         prune_neurons, shrink, taylor_scores)
+from .structured import (
+    activation_scores,
+    hidden_layers,
+    keep_top,
+    l1_scores,
+    neuron_masks,
+    neuron_scores,
+    prune_neurons,
+    shrink,
+    taylor_scores,
+)
 
 __all__ = [
     "trained_lenet",

@@ -3,8 +3,19 @@
 import pytest
 import torch
 
-from amsearch_lab.compress import (accuracy, apply_masks, count_nonzero, count_params, global_magnitude_prune,
-                                   latency, magnitude_mask, prunable_weights, quantize_model, stored_bytes, summary)
+from amsearch_lab.compress import (
+    accuracy,
+    apply_masks,
+    count_nonzero,
+    count_params,
+    global_magnitude_prune,
+    latency,
+    magnitude_mask,
+    prunable_weights,
+    quantize_model,
+    stored_bytes,
+    summary,
+)
 from amsearch_lab.models import lenet_300_100, mlp
 
 LENET_PARAMS = 784 * 300 + 300 + 300 * 100 + 100 + 100 * 10 + 10  # 266,610

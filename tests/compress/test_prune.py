@@ -7,8 +7,17 @@ import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from amsearch_lab.compress import (apply_masks, global_magnitude_masks, global_magnitude_prune, iterative_prune,
-                                   magnitude_mask, masks_of, prunable_weights, remove_masks, sparsity_schedule)
+from amsearch_lab.compress import (
+    apply_masks,
+    global_magnitude_masks,
+    global_magnitude_prune,
+    iterative_prune,
+    magnitude_mask,
+    masks_of,
+    prunable_weights,
+    remove_masks,
+    sparsity_schedule,
+)
 from amsearch_lab.models import mlp
 
 

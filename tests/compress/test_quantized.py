@@ -4,8 +4,17 @@ and a CNN close to float; QAT trains through the STE and converts to what it tra
 import torch
 from torch import nn
 
-from amsearch_lab.compress import (QuantConv2d, QuantLinear, calibrate, count_params, fake_quantize, prepare_qat,
-                                   qparams, qparams_from_range, quantize_model)
+from amsearch_lab.compress import (
+    QuantConv2d,
+    QuantLinear,
+    calibrate,
+    count_params,
+    fake_quantize,
+    prepare_qat,
+    qparams,
+    qparams_from_range,
+    quantize_model,
+)
 from amsearch_lab.models import mlp, small_cnn
 
 
