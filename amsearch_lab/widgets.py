@@ -633,29 +633,26 @@ class OptimizerPlayground(_Playground):
 
 
 # -- compression on MNIST -----------------------------------------------------------------------------
-_BASE_MODELS: dict = {}
+_MNIST: dict = {}
 
 
-def mnist_base_model(epochs: int = 3, limit: int | None = None, seed: int = 0, lr: float = 0.05):
-    """LeNet-300-100 trained on MNIST with SGD (momentum 0.9) on ``amsearch_lab.device()``, and the data.
-
-    Trained once per (epochs, limit, seed, lr, device) in the life of the kernel and shared by the
-    compression playgrounds; each call returns a fresh copy of the model (``limit`` keeps the
-    first images of each split: quick mode)."""
+def mnist_base_model(epochs: int = 3, limit: int | None = None, seed: int = 0):
+    """``(model, data)``: MNIST on ``amsearch_lab.device()`` (loaded once per kernel for each
+    ``limit``, the number of images kept per split) and ``compress.trained_lenet`` on it, which
+    trains LeNet-300-100 once and then reads its weights from ``runs/``. Each call returns a
+    fresh model, so a playground may change it."""
+    from .compress import trained_lenet
     from .datasets import load_mnist
     from .device import device
-    from .models import lenet_300_100
-    from .optim import SGD, fit
 
     dev = device()
-    key = (epochs, limit, seed, lr, str(dev))
-    if key not in _BASE_MODELS:
-        data = load_mnist(device=dev, limit=limit)
-        model = lenet_300_100(seed=seed)
-        fit(model, data, SGD(model.parameters(), lr, momentum=0.9), epochs=epochs, seed=seed, device=dev)
-        _BASE_MODELS[key] = (model.eval(), data)
-    model, data = _BASE_MODELS[key]
-    return copy.deepcopy(model), data
+    key = (limit, str(dev))
+    if key not in _MNIST:
+        _MNIST[key] = load_mnist(device=dev, limit=limit)
+    data = _MNIST[key]
+    print(f"base model: LeNet-300-100, {epochs} epochs on {len(data.x_train)} images "
+          f"(trained once, then read from runs/), on {dev}")
+    return trained_lenet(data, epochs=epochs, seed=seed).eval(), data
 
 
 class _CompressionPlayground(_Playground):

@@ -175,7 +175,7 @@ def trained():
     return widgets.mnist_base_model(epochs=3, limit=2000, seed=0)
 
 
-def test_base_model_is_trained_once_and_copied(trained):
+def test_base_model_is_shared_and_copied(trained):
     model, data = trained
     again, data_again = widgets.mnist_base_model(epochs=3, limit=2000, seed=0)
     assert again is not model and data_again is data
