@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d",
            "contour_2d", "plot_slices", "plot_parallel_coordinates", "plot_pareto",
            "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d",
-           "plot_gp_band", "plot_likelihood_surface"]
+           "plot_gp_band", "plot_likelihood_surface", "plot_images_28x28", "plot_heatmap"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -351,6 +351,40 @@ def plot_likelihood_surface(log_lengthscales, log_noises, values, best=None, ax=
         ax.legend(loc="upper right", fontsize=8)
     ax.set_xlabel("log10 length scale ℓ")
     ax.set_ylabel("log10 noise variance σ_n²")
+    ax.set_title(title)
+    return ax
+
+
+def plot_images_28x28(images, titles: Sequence[str] | None = None, ncols: int = 8, fig=None,
+                      cmap: str = "gray", title: str = "28x28 images"):
+    """Rows of ``images`` (each 784 values, e.g. the first-layer weights or masks of some neurons)
+    drawn as 28x28 pictures in a grid. Returns the Figure."""
+    a = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images, dtype=float).reshape(-1, 28, 28)
+    nrows = -(-len(a) // ncols)
+    fig = _figure_or_new(fig, (1.3 * ncols, 1.4 * nrows + 0.4))
+    for k, img in enumerate(a):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        ax.imshow(img, cmap=cmap, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_heatmap(matrix, ax=None, xlabel: str = "neuron j", ylabel: str = "neuron i", cmap: str = "RdBu_r",
+                 vmin: float = -1.0, vmax: float = 1.0, title: str = "Heat map"):
+    """A matrix (e.g. the cosine similarity of neurons) as a heat map with a colour bar."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5, 4))
+    m = np.asarray(matrix.detach().cpu() if hasattr(matrix, "detach") else matrix, dtype=float)
+    im = ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     return ax
 
