@@ -183,6 +183,7 @@ class SearchExplorer(_Playground):
         self.error: Exception | None = None
         self._thread: threading.Thread | None = None
         self._stop_requested = False
+        self._live = False  # a search is running and self.history is its partial History
         self._next_draw = 0.0
         self._contours = {}  # task name -> its memoised 2-D objective
         # wiring
@@ -252,7 +253,9 @@ class SearchExplorer(_Playground):
         self.redraw()
 
     def _search(self) -> None:
+        """Run the search; then draw the final picture, and only then say so and free the buttons."""
         task = get_task(self.task.value)
+        self._live = True
         try:
             history = search(task.objective, task.space, strategy=self.strategy.value, budget=self.budget.value,
                              seed=self.seed.value, minimize=task.minimize, progress=False,
@@ -261,16 +264,18 @@ class SearchExplorer(_Playground):
             self.runs.setdefault(self.strategy.value, []).append(history)
             stopped = "stopped by you" if self._stop_requested and len(history) < self.budget.value else "finished"
             best = history.best
-            self._say(f"{stopped}: {len(history)} trials, best {task.metric} = "
-                      f"{'-' if best is None else f'{best.value:.6g}'}"
-                      + (f" (regret {task.regret(best.value):.3g})" if best is not None and task.optimum is not None else ""))
+            message = (f"{stopped}: {len(history)} trials, best {task.metric} = "
+                       f"{'-' if best is None else f'{best.value:.6g}'}"
+                       + (f" (regret {task.regret(best.value):.3g})" if best is not None and task.optimum is not None else ""))
         except Exception as e:  # noqa: BLE001 - shown to the learner instead of dying in a thread
             self.error = e
-            self._say(f"<span style='color:red'>error: {html.escape(f'{type(e).__name__}: {e}')}</span>")
+            message = f"<span style='color:red'>error: {html.escape(f'{type(e).__name__}: {e}')}</span>"
         finally:
-            self.run_button.disabled, self.stop_button.disabled = False, True
+            self._live = False
             self._update_data()
             self.redraw()
+        self._say(message)
+        self.run_button.disabled, self.stop_button.disabled = False, True
 
     def _on_trial(self, trial, history: History) -> None:
         """The search loop's callback, after every trial: update the data, maybe redraw, maybe stop."""
@@ -301,7 +306,7 @@ class SearchExplorer(_Playground):
         task = get_task(self.task.value)
         left, right = fig.subfigures(1, 2, width_ratios=(1, 1.25))
         runs = {name: list(hs) for name, hs in self.runs.items()}
-        if self.running and self.history is not None and len(self.history):
+        if self._live and self.history is not None and len(self.history):  # the run in progress
             runs.setdefault(self.strategy.value, []).append(self.history)
         ax = left.subplots()
         if runs:

@@ -3,7 +3,8 @@
 The test starts its own JupyterLab (a free port on 127.0.0.1, a token it makes up, a temporary
 copy of ``notebooks/13_playgrounds.ipynb`` in quick mode), runs all cells from the Run menu,
 checks that every widget rendered (no "Error displaying widget", an image per playground),
-moves the optimizer's learning-rate slider with the keyboard, checks that the plot changed,
+moves the optimizer's learning-rate slider with the keyboard, checks that the plot changed, presses
+the search explorer's Run button and waits for the run to finish in the kernel's background thread,
 and saves screenshots under ``artifacts/``. The server is stopped in the fixture's teardown.
 
 It needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright`` Python package; it
@@ -125,6 +126,14 @@ def test_playgrounds_render_and_a_slider_redraws_the_plot(lab):
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=60_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            # on a slow start JupyterLab may ask which kernel to use: take the notebook's own (python3)
+            dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+            try:
+                dialog.wait_for(timeout=5_000)
+                dialog.get_by_role("button", name="Select").click()
+                dialog.wait_for(state="detached", timeout=30_000)
+            except sync_api.TimeoutError:
+                pass  # no dialog: the kernel started by itself
             # 1. Run > Run All Cells, then wait until every code cell has an execution count
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
@@ -151,5 +160,17 @@ def test_playgrounds_render_and_a_slider_redraws_the_plot(lab):
                                    arg=[image.element_handle(), before_src], timeout=60_000)
             assert slider.locator(".widget-readout").inner_text() != before_readout
             optimizer.screenshot(path=str(ARTIFACTS / "browser_optimizer_after_slider.png"))
+            # 4. the explorer's Run button, clicked: the search runs in a thread of the real kernel and
+            #    its plot and status come back to the page while the kernel stays free
+            explorer = page.locator(".amsearch-explorer")
+            explorer.scroll_into_view_if_needed()
+            plot = explorer.locator("img").first
+            before_src = plot.get_attribute("src")
+            explorer.locator("button[title='Run']").click()
+            page.wait_for_function("([el, src]) => el.getAttribute('src') !== src",
+                                   arg=[plot.element_handle(), before_src], timeout=60_000)
+            explorer.get_by_text(re.compile(r"finished: \d+ trials")).wait_for(timeout=120_000)
+            assert explorer.locator("button[title='Run']").is_enabled()
+            explorer.screenshot(path=str(ARTIFACTS / "browser_explorer_after_run.png"))
         finally:
             browser.close()
