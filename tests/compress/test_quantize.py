@@ -5,17 +5,8 @@ Linear equals fake quantization."""
 import pytest
 import torch
 
-from amsearch_lab.compress import (
-    QParams,
-    dequantize,
-    fake_quantize,
-    fake_quantize_ste,
-    int_linear,
-    qparams,
-    qparams_from_range,
-    qrange,
-    quantize,
-)
+from amsearch_lab.compress import QParams, dequantize, fake_quantize, fake_quantize_ste, int_linear
+from amsearch_lab.compress.quantize import qparams, qparams_from_range, qrange, quantize
 
 try:
     from torch.ao.quantization import MinMaxObserver, PerChannelMinMaxObserver

@@ -6,20 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from amsearch_lab.compress import (
-    activation_scores,
-    apply_masks,
-    count_params,
-    hidden_layers,
-    keep_top,
-    l1_scores,
-    neuron_masks,
-    neuron_scores,
-    prune_neurons,
-    random_neurons,
-    shrink,
-    taylor_scores,
-)
+from amsearch_lab.compress import apply_masks, count_params, hidden_layers, keep_top, l1_scores, neuron_masks
+from amsearch_lab.compress.cut import random_neurons
+from amsearch_lab.compress.structured import activation_scores, neuron_scores, prune_neurons, shrink, taylor_scores
 from amsearch_lab.models import mlp, small_cnn
 
 
