@@ -7,7 +7,18 @@ device helper. Sub-packages (``optim``, ``compress``, ``nas``) are imported by n
 from .datasets import load_iris, load_mnist, make_regression
 from .device import describe_device, device
 from .space import Choice, Float, Int, Space
-from .strategies import STRATEGIES, GridSearch, RandomSearch, Strategy, get_strategy
+from .strategies import (
+    STRATEGIES,
+    BayesianOptimization,
+    GeneticSearch,
+    GradientSearch,
+    GreedySearch,
+    GridSearch,
+    RandomSearch,
+    RegularizedEvolution,
+    Strategy,
+    get_strategy,
+)
 from .study import History, StopSearch, Trial, search
 
 __version__ = "0.1.0"
@@ -15,7 +26,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Choice", "Float", "Int", "Space",
     "History", "StopSearch", "Trial", "search",
-    "STRATEGIES", "GridSearch", "RandomSearch", "Strategy", "get_strategy",
+    "STRATEGIES", "Strategy", "get_strategy", "BayesianOptimization", "GeneticSearch", "GradientSearch",
+    "GreedySearch", "GridSearch", "RandomSearch", "RegularizedEvolution",
     "load_iris", "load_mnist", "make_regression",
     "describe_device", "device",
 ]

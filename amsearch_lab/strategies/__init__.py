@@ -32,4 +32,8 @@ def get_strategy(name: str) -> type[Strategy]:
         raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(sorted(STRATEGIES))}") from None
 
 
-__all__ = ["STRATEGIES", "SearchExhausted", "Strategy", "get_strategy", "GridSearch", "RandomSearch"]
+__all__ = [
+    "STRATEGIES", "SearchExhausted", "Strategy", "get_strategy",
+    "BayesianOptimization", "GeneticSearch", "GradientSearch", "GreedySearch", "GridSearch",
+    "RandomSearch", "RegularizedEvolution",
+]
