@@ -27,8 +27,16 @@ import torch
 from ..datasets import load_mnist
 from ..device import describe_device
 from ..device import device as pick_device
-from ..nas import (FULL, LOW_FIDELITY, Architecture, check, compare_strategies, evaluate_architecture, load_table,
-                   nas_space)
+from ..nas import (
+    FULL,
+    LOW_FIDELITY,
+    Architecture,
+    check,
+    compare_strategies,
+    evaluate_architecture,
+    load_table,
+    nas_space,
+)
 
 __all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "speed", "summarize", "main"]
 

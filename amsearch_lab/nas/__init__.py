@@ -11,8 +11,7 @@ recipes, the shipped tabular benchmark and the Pareto front.
 from .build import build, count_flops, count_params, feature_sizes, summary
 from .evaluate import FULL, LOW_FIDELITY, LowFidelityObjective, Recipe, evaluate_architecture
 from .pareto import pareto_front
-from .space import (MAX_PARAMS, Architecture, InvalidArchitecture, check, enumerate_architectures, nas_space,
-                    validate)
+from .space import MAX_PARAMS, Architecture, InvalidArchitecture, check, enumerate_architectures, nas_space, validate
 from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, picked_test_accuracy
 
 __all__ = [

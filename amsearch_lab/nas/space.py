@@ -57,7 +57,7 @@ class Architecture:
     head: int
 
     @classmethod
-    def from_params(cls, params: Mapping) -> "Architecture":
+    def from_params(cls, params: Mapping) -> Architecture:
         """The architecture of a genome ``{"slot1": ..., ..., "width": ..., "head": ...}``."""
         slots = sorted((k for k in params if k.startswith("slot")), key=lambda k: int(k[4:]))
         if not slots or "width" not in params or "head" not in params:
@@ -77,7 +77,7 @@ class Architecture:
     def has_conv(self) -> bool:
         return any(op in KERNELS for op in self.ops)
 
-    def canonical(self, widths: Sequence[int] = WIDTHS) -> "Architecture":
+    def canonical(self, widths: Sequence[int] = WIDTHS) -> Architecture:
         """The representative of every genome that builds the same network: layers in order,
         identities at the end, ``width = min(widths)`` when there is no convolution."""
         ops = self.layers + ("identity",) * (len(self.ops) - len(self.layers))

@@ -5,8 +5,14 @@ import pytest
 import torch
 
 from amsearch_lab import load_mnist, search
-from amsearch_lab.nas import (Architecture, InvalidArchitecture, LowFidelityObjective, Recipe, evaluate_architecture,
-                              nas_space)
+from amsearch_lab.nas import (
+    Architecture,
+    InvalidArchitecture,
+    LowFidelityObjective,
+    Recipe,
+    evaluate_architecture,
+    nas_space,
+)
 
 TINY = Recipe("tiny", n_train=300, n_val=200, n_test=200, epochs=1, batch_size=50, lr=0.1)
 ARCH = Architecture(("maxpool", "conv3x3", "maxpool", "identity"), 8, 0)

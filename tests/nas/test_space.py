@@ -5,8 +5,17 @@ import pytest
 import torch
 from torch import nn
 
-from amsearch_lab.nas import (MAX_PARAMS, Architecture, InvalidArchitecture, build, check, count_params,
-                              enumerate_architectures, nas_space, validate)
+from amsearch_lab.nas import (
+    MAX_PARAMS,
+    Architecture,
+    InvalidArchitecture,
+    build,
+    check,
+    count_params,
+    enumerate_architectures,
+    nas_space,
+    validate,
+)
 
 
 def test_space_is_a_space_of_choices_with_every_genome():

@@ -5,8 +5,18 @@ import numpy as np
 import pytest
 
 from amsearch_lab import load_mnist
-from amsearch_lab.nas import (LOW_FIDELITY, TABLE_PATH, Architecture, InvalidArchitecture, count_flops, count_params,
-                              enumerate_architectures, evaluate_architecture, load_table, picked_test_accuracy)
+from amsearch_lab.nas import (
+    LOW_FIDELITY,
+    TABLE_PATH,
+    Architecture,
+    InvalidArchitecture,
+    count_flops,
+    count_params,
+    enumerate_architectures,
+    evaluate_architecture,
+    load_table,
+    picked_test_accuracy,
+)
 from amsearch_lab.study import History, Trial
 
 TOLERANCE = 0.01  # 10 of the 1,000 validation/test images: other CPUs may round sums differently
