@@ -228,3 +228,50 @@ def test_low_rank_parameter_count_matches_the_formula(trained):
         assert playground.params == expected
     assert playground.accuracy > low
     assert list(playground.table["rank"]) == [1, 5, 60]
+
+
+# -- neural architecture search ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nas_bench():
+    from amsearch_lab.nas import load_table
+
+    return load_table()
+
+
+def test_nas_design_shows_the_table_row_and_the_validity_rule(nas_bench):
+    from amsearch_lab.nas import count_params
+
+    nas = widgets.NASPlayground(bench=nas_bench)
+    pick = nas_bench.best_by_validation()
+    assert nas.arch == pick and nas.reason is None and "rank 1 of" in nas.status.value
+    assert nas.layers["params"].sum() == count_params(pick) == nas.row["params"]
+    for slot, op in {"slot1": "maxpool", "slot2": "maxpool", "slot3": "maxpool", "slot4": "conv5x5"}.items():
+        nas.genes[slot].value = op
+    assert nas.reason.startswith("rule 1") and nas.row is None and "invalid" in nas.status.value
+    nas.genes["slot4"].value = "identity"  # three poolings alone are valid: 28 -> 14 -> 7 -> 3
+    assert nas.reason is None
+    assert nas.arch.key == "maxpool-maxpool-maxpool/w4/h0" and nas.row["params"] == 1 * 3 * 3 * 10 + 10
+
+
+def test_nas_race_reproduces_the_table_search_and_draws(nas_bench):
+    from amsearch_lab.nas import compare_strategies
+
+    nas = widgets.NASPlayground(bench=nas_bench, strategy="evolution", budget=30, seeds=3)
+    before = nas.image.value
+    nas.run_button.click()
+    expected = compare_strategies(nas_bench, ["evolution", "random"], 30, range(3))
+    assert set(nas.curves) == {"evolution", "random"}
+    for name in expected:
+        np.testing.assert_array_equal(nas.curves[name], expected[name])
+    assert nas.progress.value == 3 and len(nas.picks) == 3
+    assert 1 <= len(nas.visited) <= 30 and set(nas.visited) <= set(nas_bench.frame.index)
+    assert nas.image.value != before and "evolution" in nas.race_status.value
+
+
+def test_nas_rejects_bad_settings(nas_bench):
+    with pytest.raises(ValueError, match="strategy='annealing'"):
+        widgets.NASPlayground(bench=nas_bench, strategy="annealing")
+    with pytest.raises(ValueError, match="budget=0"):
+        widgets.NASPlayground(bench=nas_bench, budget=0)
+    with pytest.raises(ValueError, match="unknown genes"):
+        widgets.NASPlayground(bench=nas_bench, design={"slot9": "conv3x3"})
