@@ -109,7 +109,7 @@ def _raise_divergence(step_losses: torch.Tensor, epoch: int, first_step: int, lr
 
 def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=None, device=None,
         batch_size: int = 128, loss_fn=None, progress: bool = True, seed: int | torch.Generator = 0,
-        schedule_per: str = "epoch") -> FitResult:
+        schedule_per: str = "epoch", augment=None) -> FitResult:
     """Train ``model`` on ``data = (x_train, y_train, x_val, y_val)`` with ``optimizer`` (anything
     with ``zero_grad()``, ``step()`` and ``lr``) for at most ``epochs`` epochs.
 
@@ -119,6 +119,8 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
     holds its best epoch's weights when ``early_stopping.restore_best``. The model and data are moved to ``device`` (default: ``amsearch_lab.device()``).
     The batches are shuffled by a CPU ``torch.Generator`` seeded with ``seed`` (or by ``seed``
     itself when it is a Generator, so that calls of one epoch each continue one stream).
+    ``augment(x_batch, generator)`` (e.g. ``optim.RandomShift(2)``), when given, transforms each
+    training batch before the forward pass, drawing its randomness from the same generator.
     A NaN/inf training loss raises ``DivergenceError``.
     """
     # plumbing: check the arguments, put everything on one device
@@ -155,6 +157,8 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
             if schedule is not None and schedule_per == "step":
                 optimizer.lr = schedule(step)
             xb, yb = x_train[idx], y_train[idx]
+            if augment is not None:
+                xb = augment(xb, generator)
             optimizer.zero_grad()
             output = model(xb)
             loss = loss_fn(output, yb)
