@@ -2,7 +2,7 @@
 winner after full training.
 
 ``python -m amsearch_lab.bench nas [--seeds 20] [--budget 100] [--strategies random,evolution]
-[--speed 10] [--no-full] [--full-epochs 8] [--device cpu]``
+[--speed 10] [--no-full] [--top-k 3] [--final-width 16] [--full-epochs 12] [--limit N] [--device cpu]``
 
 1. *Speed*: ``--speed`` random valid architectures (seeded) trained and measured with the
    low-fidelity recipe on the current device, after one warm-up evaluation; candidates per second
@@ -11,8 +11,11 @@ winner after full training.
    look-ups, once per seed 0..N-1, maximising validation accuracy; reported is the mean and
    standard deviation over seeds of the *test* accuracy of the best-by-validation pick after
    25, 50 and 100 evaluations (the honest NAS-Bench protocol), next to what the whole table offers.
-3. *Full*: the table's best-by-validation network trained with the full recipe (all 50k training
-   images), then its accuracy on the full 10k test split. ``--no-full`` skips it.
+3. *Final*: the ``--top-k`` best distinct networks found by regularized evolution (seed 0,
+   ``--budget`` look-ups on the table), widened to ``--final-width`` channels and trained with the
+   full recipe (all 50k training images, random shifts; ``nas.train_final``); the one with the best
+   full validation accuracy is chosen, and its accuracy on the 10k test split is the figure.
+   ``--no-full`` skips it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ..datasets import load_mnist
 from ..device import describe_device
 from ..device import device as pick_device
 from ..nas import (
+    FINAL_WIDTH,
     FULL,
     LOW_FIDELITY,
     Architecture,
@@ -36,6 +40,8 @@ from ..nas import (
     evaluate_architecture,
     load_table,
     nas_space,
+    top_architectures,
+    train_final,
 )
 
 __all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "speed", "summarize", "main"]
@@ -81,15 +87,20 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=int, default=100, help="look-ups per search on the table (default 100)")
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES), help="comma-separated names")
     parser.add_argument("--speed", type=int, default=10, help="architectures for the speed figure (0 skips)")
-    parser.add_argument("--no-full", action="store_true", help="skip the full training of the winner")
+    parser.add_argument("--no-full", action="store_true", help="skip the final training")
+    parser.add_argument("--top-k", type=int, default=3, help="candidates trained in the final step (default 3)")
+    parser.add_argument("--final-width", type=int, default=FINAL_WIDTH,
+                        help=f"channels per convolution of the final networks (default {FINAL_WIDTH})")
     parser.add_argument("--full-epochs", type=int, default=FULL.epochs, help=f"epochs of the full recipe (default {FULL.epochs})")
+    parser.add_argument("--limit", type=int, default=None, help="MNIST images per split (default all; for a smoke run)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
     args = parser.parse_args(argv)
-    if args.seeds < 1 or args.budget < 1:
-        parser.error(f"--seeds={args.seeds} and --budget={args.budget} must be >= 1")
+    if args.seeds < 1 or args.budget < 1 or args.top_k < 1 or args.final_width < 1:
+        parser.error(f"--seeds={args.seeds}, --budget={args.budget}, --top-k={args.top_k} and "
+                     f"--final-width={args.final_width} must be >= 1")
     dev = pick_device() if args.device is None else torch.device(args.device)
     print(f"device: {describe_device(dev)}; torch {torch.__version__}")
-    data = load_mnist(device=dev) if args.speed or not args.no_full else None
+    data = load_mnist(device=dev, limit=args.limit) if args.speed or not args.no_full else None
 
     # 1. speed of the low-fidelity recipe
     if args.speed:
@@ -113,11 +124,20 @@ def main(argv=None) -> int:
     for row in summarize(curves, checkpoints):
         print(f"  {row['strategy']:10s}" + "".join(f"{row[f'mean@{k}']:>11.4f} ± {row[f'std@{k}']:.4f}" for k in checkpoints))
 
-    # 3. the winner, fully trained
+    # 3. the final step: the search's best candidates, widened, fully trained, chosen by validation
     if not args.no_full:
-        arch, recipe = bench.best_by_validation(), replace(FULL, epochs=args.full_epochs)
-        print(f"\nfull training of the winner {arch.key} ({recipe.describe()}):")
-        record = evaluate_architecture(arch, data, recipe, seed=0, device=dev)
-        print(f"  validation accuracy {record['val_acc']:.4f}, test accuracy {record['test_acc']:.4f} "
-              f"(10k test images), {record['train_seconds']:.0f} s of training on {record['device']}")
+        history = bench.search("evolution", args.budget, seed=0)
+        candidates = top_architectures(history, args.top_k)
+        recipe = replace(FULL, epochs=args.full_epochs)
+        print(f"\nfinal step: the {len(candidates)} best networks of regularized evolution (seed 0, {args.budget} "
+              f"look-ups), widened to {args.final_width} channels, trained with {recipe.describe()}:")
+        final = train_final(candidates, data, recipe, width=args.final_width, seed=0, device=dev)
+        for i, (arch, record) in enumerate(zip(candidates, final.records)):
+            mark = "  <- chosen by validation" if i == final.chosen else ""
+            print(f"  {record['key']:44s} low-fidelity val {bench.objective(arch.to_params()):.3f} | full val "
+                  f"{record['val_acc']:.4f}  test {record['test_acc']:.4f}  {record['params']:>7,} params  "
+                  f"{record['train_seconds']:.0f} s{mark}")
+        best = final.best
+        print(f"  final network {best['key']}: test accuracy {best['test_acc']:.4f} on {len(data.x_test):,} test images "
+              f"({best['device']})")
     return 0

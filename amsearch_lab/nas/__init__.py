@@ -5,11 +5,13 @@ recipes, the shipped tabular benchmark and the Pareto front.
 ``build.py``     architecture -> ``nn.Module``; feature sizes, parameters, FLOPs
 ``evaluate.py``  low-fidelity and full training recipes (``optim.fit`` underneath)
 ``tabular.py``   the tabular benchmark ``datasets/nas_bench_mnist.csv.gz``
+``final.py``     the last step: the best candidates widened, fully trained, chosen by validation
 ``pareto.py``    the non-dominated networks of a size/accuracy trade-off
 """
 
 from .build import build, count_flops, count_params, feature_sizes, summary
 from .evaluate import FULL, LOW_FIDELITY, LowFidelityObjective, Recipe, evaluate_architecture
+from .final import FINAL_WIDTH, FinalResult, top_architectures, train_final
 from .pareto import pareto_front
 from .space import MAX_PARAMS, Architecture, InvalidArchitecture, check, enumerate_architectures, nas_space, validate
 from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, picked_test_accuracy
@@ -19,5 +21,6 @@ __all__ = [
     "build", "count_params", "count_flops", "feature_sizes", "summary",
     "Recipe", "LOW_FIDELITY", "FULL", "evaluate_architecture", "LowFidelityObjective",
     "TABLE_PATH", "TabularBenchmark", "load_table", "picked_test_accuracy", "compare_strategies",
+    "FINAL_WIDTH", "top_architectures", "FinalResult", "train_final",
     "pareto_front",
 ]

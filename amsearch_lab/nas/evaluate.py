@@ -26,7 +26,7 @@ import torch
 
 from ..device import describe_device
 from ..device import device as pick_device
-from ..optim import SGD, CosineDecay, evaluate, fit
+from ..optim import SGD, CosineDecay, RandomShift, evaluate, fit
 from .build import build, count_flops, count_params
 from .space import MAX_PARAMS, Architecture, validate
 
@@ -46,6 +46,7 @@ class Recipe:
     lr: float
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    max_shift: int = 0
 
     def __post_init__(self):
         for field in ("n_train", "n_val", "n_test"):
@@ -58,17 +59,20 @@ class Recipe:
             raise ValueError(f"Recipe {self.name!r}: batch_size={self.batch_size!r} must be a positive integer")
         if not self.lr > 0:
             raise ValueError(f"Recipe {self.name!r}: lr={self.lr!r} must be > 0")
+        if not (isinstance(self.max_shift, int) and self.max_shift >= 0):
+            raise ValueError(f"Recipe {self.name!r}: max_shift={self.max_shift!r} must be an integer >= 0")
 
     def describe(self) -> str:
         """One line, e.g. ``low: 2000 train / 1000 val / 1000 test images, 1 epoch(s), batch 50, ...``."""
         n = {f: ("all" if getattr(self, f) is None else getattr(self, f)) for f in ("n_train", "n_val", "n_test")}
         return (f"{self.name}: {n['n_train']} train / {n['n_val']} val / {n['n_test']} test images, "
                 f"{self.epochs} epoch(s), batch {self.batch_size}, SGD lr {self.lr} momentum {self.momentum} "
-                f"weight decay {self.weight_decay}, cosine decay per step")
+                f"weight decay {self.weight_decay}, cosine decay per step"
+                + (f", random shifts of up to {self.max_shift} px" if self.max_shift else ""))
 
 
 LOW_FIDELITY = Recipe("low", n_train=2000, n_val=1000, n_test=1000, epochs=1, batch_size=50, lr=0.1)
-FULL = Recipe("full", n_train=None, n_val=None, n_test=None, epochs=8, batch_size=128, lr=0.1)
+FULL = Recipe("full", n_train=None, n_val=None, n_test=None, epochs=12, batch_size=128, lr=0.1, max_shift=2)
 
 
 @contextmanager
@@ -105,7 +109,7 @@ def evaluate_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELIT
         start = time.perf_counter()
         result = fit(model, (x_train, y_train, x_val, y_val), optimizer, schedule=CosineDecay(recipe.lr, t_max=steps),
                      schedule_per="step", epochs=recipe.epochs, device=dev, batch_size=recipe.batch_size,
-                     progress=progress, seed=seed)
+                     progress=progress, seed=seed, augment=RandomShift(recipe.max_shift) if recipe.max_shift else None)
         train_seconds = time.perf_counter() - start
         # 3. the test split, read once, never used to choose
         _, test_acc = evaluate(model, x_test, y_test)

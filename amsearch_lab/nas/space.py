@@ -83,6 +83,15 @@ class Architecture:
         ops = self.layers + ("identity",) * (len(self.ops) - len(self.layers))
         return Architecture(ops, self.width if self.has_conv else min(widths), self.head)
 
+    def widened(self, width: int) -> Architecture:
+        """The same layers with ``width`` channels in every convolution: *search narrow, train
+        wide*. The search ranks cheap, narrow networks; the final network is the winner with more
+        channels (DARTS searches with 16 channels and trains its final network with 36; NASNet and
+        ENAS do the same). The result may lie outside the search space's widths."""
+        if not (isinstance(width, int) and width >= 1):
+            raise ValueError(f"Architecture.widened: width={width!r} must be a positive integer")
+        return Architecture(self.ops, width, self.head)
+
     @property
     def key(self) -> str:
         """A name of the network, equal for equal networks, e.g. ``conv3x3-maxpool/w16/h64``."""

@@ -57,9 +57,19 @@ def test_objective_in_a_search_records_failures_and_test_accuracy(data):
     assert all(not t.ok and "InvalidArchitecture" in t.error for t in history if not t.ok)
 
 
-@pytest.mark.parametrize("field, value", [("n_train", 0), ("epochs", 0), ("batch_size", 1.5), ("lr", 0.0)])
+@pytest.mark.parametrize("field, value", [("n_train", 0), ("epochs", 0), ("batch_size", 1.5), ("lr", 0.0),
+                                          ("max_shift", -1)])
 def test_bad_recipe_is_named(field, value):
     kwargs = {"name": "bad", "n_train": 10, "n_val": 10, "n_test": 10, "epochs": 1, "batch_size": 10, "lr": 0.1,
               field: value}
     with pytest.raises(ValueError, match=f"{field}={value!r}"):
         Recipe(**kwargs)
+
+
+def test_shifted_recipe_trains_on_shifted_images(data):
+    from dataclasses import replace
+
+    plain = evaluate_architecture(ARCH, data, TINY, seed=0, device="cpu")
+    shifted = evaluate_architecture(ARCH, data, replace(TINY, max_shift=2), seed=0, device="cpu")
+    assert shifted["val_acc"] != plain["val_acc"] and shifted["val_acc"] > 0.3
+    assert "random shifts of up to 2 px" in replace(TINY, max_shift=2).describe()

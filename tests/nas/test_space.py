@@ -96,3 +96,16 @@ def test_enumeration_is_every_distinct_valid_network():
 def test_bad_space_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nas_space(**kwargs)
+
+
+def test_widening_keeps_the_layers_and_scales_the_convolutions():
+    arch = Architecture(("conv5x5", "identity", "maxpool", "conv3x3"), 8, 64)
+    wide = arch.widened(32)
+    assert wide.layers == arch.layers and wide.head == 64 and wide.width == 32
+    net = build(wide)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 32), (32, 32)]
+    assert sum(p.numel() for p in net.parameters()) == count_params(wide)
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="width=0"):
+        arch.widened(0)
