@@ -34,7 +34,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-N_PLAYGROUNDS = 7
+N_PLAYGROUNDS = 8
 RUN_ALL_SECONDS = 600  # about 30 s on an idle 2-core machine; generous for a shared one
 
 if not Path(CHROMIUM).exists():
@@ -144,6 +144,8 @@ def test_playgrounds_render_and_a_slider_redraws_the_plot(lab):
             text = page.locator(".jp-Notebook").inner_text()
             assert "Error displaying widget" not in text
             assert "Traceback" not in text and "AssertionError" not in text
+            nas = page.locator(".amsearch-nas")  # the newest playground: its layer table and plot are there
+            assert nas.locator("table").count() == 1 and nas.locator("img").count() == 1
             optimizer = page.locator(".amsearch-optimizer")
             optimizer.scroll_into_view_if_needed()
             slider = optimizer.locator(".widget-slider").first
