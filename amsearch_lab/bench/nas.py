@@ -6,7 +6,9 @@ winner after full training.
 
 1. *Speed*: ``--speed`` random valid architectures (seeded) trained and measured with the
    low-fidelity recipe on the current device, after one warm-up evaluation; candidates per second
-   is their number over the wall time (training, validation and test included).
+   is their number over the wall time (training, validation and test included). Then the same
+   architectures on the issue's reference workload (one epoch on 10k images) with our loop and with
+   a plain PyTorch loop doing the same work (``plain_evaluate``): seconds per candidate of each.
 2. *Tabular*: each strategy searches the shipped table (``nas.tabular``) for ``--budget``
    look-ups, once per seed 0..N-1, maximising validation accuracy; reported is the mean and
    standard deviation over seeds of the *test* accuracy of the best-by-validation pick after
@@ -26,6 +28,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..datasets import load_mnist
 from ..device import describe_device
@@ -35,6 +38,8 @@ from ..nas import (
     FULL,
     LOW_FIDELITY,
     Architecture,
+    Recipe,
+    build,
     check,
     compare_strategies,
     evaluate_architecture,
@@ -44,27 +49,68 @@ from ..nas import (
     train_final,
 )
 
-__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "speed", "summarize", "main"]
+__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "REFERENCE", "random_architectures",
+           "plain_evaluate", "speed", "summarize", "main"]
 
 DEFAULT_STRATEGIES = ("random", "evolution", "genetic", "bayes", "greedy")
 # every gene is a Choice: BO has no continuous Float to polish with L-BFGS-B, and 256 candidates
 # per step are plenty for 2,500 genomes (it keeps the 20-seed benchmark to minutes on a CPU)
 STRATEGY_OPTIONS = {"bayes": {"n_candidates": 256, "n_local": 0}}
 CHECKPOINTS = (25, 50, 100)
+# the issue's plain-PyTorch reference workload: a small random CNN, one epoch on 10k MNIST images
+REFERENCE = Recipe("reference", n_train=10_000, n_val=1000, n_test=1000, epochs=1, batch_size=50, lr=0.1)
 
 
-def speed(n: int, data, device, seed: int = 0) -> dict:
-    """Train ``n`` random valid architectures with the low-fidelity recipe; seconds and rate."""
+def random_architectures(n: int, seed: int = 0) -> list[Architecture]:
+    """``n`` random valid architectures of ``nas_space()`` (seeded)."""
     space, rng = nas_space(), np.random.default_rng(seed)
     archs = []
-    while len(archs) < n + 1:
+    while len(archs) < n:
         arch = Architecture.from_params(space.sample(rng))
         if check(arch) is None:
             archs.append(arch)
-    evaluate_architecture(archs[0], data, LOW_FIDELITY, device=device)  # warm-up: kernels, caches
+    return archs
+
+
+def plain_evaluate(arch: Architecture, data, recipe: Recipe, seed: int = 0, device=None) -> tuple[float, float]:
+    """The work of ``evaluate_architecture`` written as a plain PyTorch loop (``torch.optim.SGD``,
+    ``CosineAnnealingLR`` stepped per batch, ``randperm`` batches, validation and test under
+    ``no_grad``); the reference our loop is timed against. Returns the validation and test accuracy."""
+    dev = torch.device(device) if device is not None else pick_device()
+    model = build(arch, seed=seed).to(dev)
+    x, y = data.x_train[:recipe.n_train].to(dev), data.y_train[:recipe.n_train].to(dev)
+    steps = recipe.epochs * -(-len(x) // recipe.batch_size)
+    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(recipe.epochs):
+        model.train()
+        for idx in torch.randperm(len(x), generator=generator).to(dev).split(recipe.batch_size):
+            opt.zero_grad()
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+            schedule.step()
+    model.eval()
+    with torch.no_grad():
+        accuracies = [(model(xs[:n].to(dev)).argmax(1) == ys[:n].to(dev)).float().mean()
+                      for xs, ys, n in ((data.x_val, data.y_val, recipe.n_val), (data.x_test, data.y_test, recipe.n_test))]
+    return float(accuracies[0]), float(accuracies[1])
+
+
+def speed(n: int, data, device, seed: int = 0, recipe: Recipe = LOW_FIDELITY, plain: bool = False) -> dict:
+    """Train ``n`` random valid architectures with ``recipe`` (our ``evaluate_architecture``, or
+    ``plain_evaluate`` when ``plain``), after one warm-up evaluation; seconds and candidates/s."""
+    evaluate = (lambda a: plain_evaluate(a, data, recipe, device=device)) if plain else \
+        (lambda a: evaluate_architecture(a, data, recipe, device=device))
+    archs = random_architectures(n + 1, seed)
+    evaluate(archs[0])  # warm-up: kernels, caches
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
     start = time.perf_counter()
     for arch in archs[1:]:
-        evaluate_architecture(arch, data, LOW_FIDELITY, device=device)
+        evaluate(arch)
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     return {"n": n, "seconds": seconds, "per_second": n / seconds}
 
@@ -102,11 +148,16 @@ def main(argv=None) -> int:
     print(f"device: {describe_device(dev)}; torch {torch.__version__}")
     data = load_mnist(device=dev, limit=args.limit) if args.speed or not args.no_full else None
 
-    # 1. speed of the low-fidelity recipe
+    # 1. speed of the low-fidelity recipe, and of the reference workload against a plain PyTorch loop
     if args.speed:
         s = speed(args.speed, data, dev)
         print(f"\nlow-fidelity evaluation ({LOW_FIDELITY.describe()}):\n"
               f"  {s['n']} random architectures in {s['seconds']:.2f} s = {s['per_second']:.2f} candidates/s")
+        reference = replace(REFERENCE, n_train=min(REFERENCE.n_train, len(data.x_train)))
+        ours, plain = speed(args.speed, data, dev, recipe=reference), speed(args.speed, data, dev, recipe=reference, plain=True)
+        print(f"reference workload ({reference.describe()}), the same {args.speed} architectures:\n"
+              f"  amsearch_lab {ours['seconds'] / ours['n']:.3f} s per candidate, plain PyTorch loop "
+              f"{plain['seconds'] / plain['n']:.3f} s per candidate (ratio {ours['seconds'] / plain['seconds']:.2f})")
 
     # 2. strategies on the tabular benchmark
     bench = load_table()
