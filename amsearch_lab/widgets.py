@@ -642,12 +642,8 @@ class OptimizerPlayground(_Playground):
 _MNIST: dict = {}
 
 
-def mnist_base_model(epochs: int = 3, limit: int | None = None, seed: int = 0):
-    """``(model, data)``: MNIST on ``amsearch_lab.device()`` (loaded once per kernel for each
-    ``limit``, the number of images kept per split) and ``compress.trained_lenet`` on it, which
-    trains LeNet-300-100 once and then reads its weights from ``runs/``. Each call returns a
-    fresh model, so a playground may change it."""
-    from .compress import trained_lenet
+def _mnist(limit: int | None = None):
+    """MNIST on ``amsearch_lab.device()``, ``limit`` images per split, loaded once per kernel."""
     from .datasets import load_mnist
     from .device import device
 
@@ -655,7 +651,18 @@ def mnist_base_model(epochs: int = 3, limit: int | None = None, seed: int = 0):
     key = (limit, str(dev))
     if key not in _MNIST:
         _MNIST[key] = load_mnist(device=dev, limit=limit)
-    data = _MNIST[key]
+    return _MNIST[key]
+
+
+def mnist_base_model(epochs: int = 3, limit: int | None = None, seed: int = 0):
+    """``(model, data)``: MNIST on ``amsearch_lab.device()`` (loaded once per kernel for each
+    ``limit``, the number of images kept per split) and ``compress.trained_lenet`` on it, which
+    trains LeNet-300-100 once and then reads its weights from ``runs/``. Each call returns a
+    fresh model, so a playground may change it."""
+    from .compress import trained_lenet
+
+    data = _mnist(limit)
+    dev = data.x_train.device
     print(f"base model: LeNet-300-100, {epochs} epochs on {len(data.x_train)} images "
           f"(trained once, then read from runs/), on {dev}")
     return trained_lenet(data, epochs=epochs, seed=seed).eval(), data
@@ -863,10 +870,14 @@ class NASPlayground(_Playground):
     networks the first seed visited are circled on the plot. Look-ups take milliseconds; BO refits
     a GP at every step, so the progress bar advances one seed at a time.
 
+    *Train it*: the button trains the designed network now with the table's low-fidelity recipe
+    (``nas.evaluate_architecture``; about a second on a CPU, on the GPU when there is one), so the
+    table's numbers can be checked against a live run.
+
     Data: ``arch`` (the designed network), ``reason`` (why it is invalid, or None), ``layers`` (its
-    layer table as a DataFrame), ``row`` (its table row, or None), ``curves`` ({strategy: array of
-    shape (seeds, budget)}), ``visited`` (the keys seed 0 looked up), ``picks`` (the network each
-    seed picked).
+    layer table as a DataFrame), ``row`` (its table row, or None), ``trained`` (the record of the
+    last live training, or None), ``curves`` ({strategy: array of shape (seeds, budget)}),
+    ``visited`` (the keys seed 0 looked up), ``picks`` (the network each seed picked).
     """
 
     figsize = (11, 4.2)
@@ -895,6 +906,9 @@ class NASPlayground(_Playground):
                                        style={"description_width": "45px"})
                       for name in space.names}
         self.layers_html = W.HTML()
+        self.train_button = W.Button(description="Train it", icon="play", tooltip="low-fidelity recipe, live")
+        self.train_status = W.HTML()
+        self.trained: dict | None = None
         # race controls
         self.strategy = W.Dropdown(options=list(NAS_STRATEGIES), value=strategy, description="strategy")
         self.budget = W.IntSlider(value=budget, min=1, max=300, description="budget", continuous_update=False)
@@ -910,11 +924,12 @@ class NASPlayground(_Playground):
         for control in self.genes.values():
             control.observe(lambda _: self.update(), names="value")
         self.run_button.on_click(lambda _: self.run())
+        self.train_button.on_click(lambda _: self.train())
         self.race_status = W.HTML()
         self.widget = W.VBox([
             W.HTML("<b>Design a network</b> (slots, conv width, head)"),
             W.HBox(list(self.genes.values()), layout=W.Layout(flex_flow="row wrap")),
-            self.status, self.layers_html,
+            self.status, W.HBox([self.train_button, self.train_status]), self.layers_html,
             W.HTML("<b>Race a search strategy on the table</b>"),
             W.HBox([self.strategy, self.budget, self.seeds]), W.HBox([self.run_button, self.progress]),
             self.race_status, self.image])
@@ -943,7 +958,28 @@ class NASPlayground(_Playground):
                       f"{int(self.row['flops']):,} FLOPs; low-fidelity validation accuracy {self.row['val_acc']:.3f}, "
                       f"test accuracy {self.row['test_acc']:.3f} (rank {self._rank()} of {len(self.bench)} by validation)")
         self.layers_html.value = "" if self.layers is None else self.layers.to_html(index=False)
+        self.train_button.disabled = self.reason is not None
+        self.trained, self.train_status.value = None, ""
         self.redraw()
+
+    def train(self) -> None:
+        """Train the designed network with the table's low-fidelity recipe, now."""
+        from .nas import LOW_FIDELITY, evaluate_architecture
+
+        if self.reason is not None:
+            self.train_status.value = "an invalid network cannot be trained"
+            return
+        self.train_button.disabled = True
+        self.train_status.value = "training ..."
+        try:
+            data = _mnist(max(LOW_FIDELITY.n_train, LOW_FIDELITY.n_val, LOW_FIDELITY.n_test))
+            self.trained = evaluate_architecture(self.arch, data, LOW_FIDELITY, seed=0, device=data.x_train.device)
+        finally:
+            self.train_button.disabled = False
+        r = self.trained
+        self.train_status.value = (f"trained now in {r['train_seconds']:.1f} s on {html.escape(r['device'])}: "
+                                   f"validation {r['val_acc']:.3f}, test {r['test_acc']:.3f} "
+                                   f"(table: {self.row['val_acc']:.3f}, {self.row['test_acc']:.3f})")
 
     def _rank(self) -> int:
         return int((self.bench.frame["val_acc"] > self.row["val_acc"]).sum()) + 1

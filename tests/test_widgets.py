@@ -275,3 +275,18 @@ def test_nas_rejects_bad_settings(nas_bench):
         widgets.NASPlayground(bench=nas_bench, budget=0)
     with pytest.raises(ValueError, match="unknown genes"):
         widgets.NASPlayground(bench=nas_bench, design={"slot9": "conv3x3"})
+
+
+def test_nas_train_button_trains_the_designed_network_with_the_table_recipe(nas_bench):
+    nas = widgets.NASPlayground(bench=nas_bench)
+    nas.genes["slot1"].value, nas.genes["slot2"].value = "maxpool", "conv3x3"
+    nas.genes["slot3"].value, nas.genes["slot4"].value = "maxpool", "identity"
+    nas.genes["width"].value, nas.genes["head"].value = 4, 0
+    assert nas.trained is None
+    nas.train_button.click()
+    assert nas.trained["key"] == nas.arch.key == "maxpool-conv3x3-maxpool/w4/h0"
+    assert nas.trained["recipe"] == "low" and "table:" in nas.train_status.value
+    # the table was built on a CPU with one thread; this test runs with one thread too
+    assert abs(nas.trained["val_acc"] - nas.row["val_acc"]) < 0.02
+    nas.genes["width"].value = 8  # a new design forgets the old training
+    assert nas.trained is None and nas.train_status.value == ""
