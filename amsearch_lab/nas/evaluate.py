@@ -10,7 +10,9 @@ A recipe fixes everything but the architecture: the first ``n_train`` training i
 when None), the first ``n_val`` validation and ``n_test`` test images, SGD with momentum
 (our ``optim.SGD``), a cosine learning-rate decay per step from ``lr`` to 0 (``CosineDecay``),
 ``epochs`` passes of mini-batches of ``batch_size``, shuffled by a generator seeded with
-``seed``; the weights are initialised from ``seed`` too (``nas.build``). On CUDA the network
+``seed``, each training image shifted by up to ``max_shift`` pixels (``optim.RandomShift``, drawn
+from the same generator; 0 = no augmentation); the weights are initialised from ``seed`` too
+(``nas.build``). ``LOW_FIDELITY`` (what the table was built with) has no shifts; ``FULL`` has. On CUDA the network
 runs its matrix products in bfloat16 (``NASNet``, mixed precision). On the CPU two runs with
 the same seed and the same number of threads give identical numbers; a different thread count
 or device may change the last digits (floating-point sums are done in another order).
