@@ -897,9 +897,14 @@ class NASPlayground(_Playground):
         self.bench = load_table() if bench is None else bench
         space, frame = self.bench.space, self.bench.frame
         design = dict(self.bench.best_by_validation().to_params() if design is None else design)
-        unknown = set(design) - set(space.names)
-        if unknown:
-            raise ValueError(f"NASPlayground: design={design!r} has unknown genes {sorted(unknown)}; genes: {space.names}")
+        unknown, missing = set(design) - set(space.names), set(space.names) - set(design)
+        if unknown or missing:
+            raise ValueError(f"NASPlayground: design={design!r} has unknown genes {sorted(unknown)} and lacks "
+                             f"{sorted(missing)}; genes: {space.names}")
+        for name, value in design.items():
+            if value not in space.dimensions[name].choices:
+                raise ValueError(f"NASPlayground: design[{name!r}]={value!r} must be one of "
+                                 f"{space.dimensions[name].choices}")
         # design controls: one dropdown per gene of the genome space
         self.genes = {name: W.Dropdown(options=list(space.dimensions[name].choices), value=design.get(name),
                                        description=name, layout=W.Layout(width="190px"),
@@ -919,7 +924,6 @@ class NASPlayground(_Playground):
         self.curves: dict[str, np.ndarray] = {}
         self.visited: list[str] = []
         self.picks: list[str] = []
-        self._front = None
         self._pick_test = float(frame.loc[self.bench.best_by_validation().key, "test_acc"])
         for control in self.genes.values():
             control.observe(lambda _: self.update(), names="value")
@@ -986,8 +990,7 @@ class NASPlayground(_Playground):
 
     def run(self) -> None:
         """Search the table with the chosen strategy (and random search, the baseline) over the seeds."""
-        from .nas import compare_strategies, picked_test_accuracy
-        from .nas.space import Architecture
+        from .nas import Architecture, compare_strategies, picked_test_accuracy
 
         name, budget, n_seeds = self.strategy.value, self.budget.value, self.seeds.value
         self.progress.max, self.progress.value = n_seeds, 0

@@ -273,8 +273,13 @@ def test_nas_rejects_bad_settings(nas_bench):
         widgets.NASPlayground(bench=nas_bench, strategy="annealing")
     with pytest.raises(ValueError, match="budget=0"):
         widgets.NASPlayground(bench=nas_bench, budget=0)
-    with pytest.raises(ValueError, match="unknown genes"):
+    with pytest.raises(ValueError, match="unknown genes \\['slot9'\\]"):
         widgets.NASPlayground(bench=nas_bench, design={"slot9": "conv3x3"})
+    design = nas_bench.best_by_validation().to_params()
+    with pytest.raises(ValueError, match="lacks \\['head'\\]"):
+        widgets.NASPlayground(bench=nas_bench, design={k: v for k, v in design.items() if k != "head"})
+    with pytest.raises(ValueError, match="design\\['width'\\]=16"):
+        widgets.NASPlayground(bench=nas_bench, design={**design, "width": 16})
 
 
 def test_nas_train_button_trains_the_designed_network_with_the_table_recipe(nas_bench):
