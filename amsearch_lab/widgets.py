@@ -1035,7 +1035,8 @@ class NASPlayground(_Playground):
             plots.plot_best_so_far(self.curves, ax=left, title="Anytime: test accuracy of the pick",
                                    ylabel="test accuracy of the pick")
             left.axhline(self._pick_test, color="gray", ls="--", lw=1, label="best by validation in the table")
-            left.set_ylim(max(0.5, np.nanmin([np.nanmin(c) for c in self.curves.values()]) - 0.01), None)
+            low = max(0.5, np.nanmin([np.nanmin(c) for c in self.curves.values()]) - 0.01)
+            left.set_ylim(low, self._pick_test + 0.01)  # the dashed line of the table's best stays in view
             left.legend(fontsize=8, loc="lower right")
         else:
             left.set(xlabel="evaluations", ylabel="test accuracy of the pick", title="Press Run search")

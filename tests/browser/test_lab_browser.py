@@ -5,7 +5,8 @@ copy of ``notebooks/13_playgrounds.ipynb`` in quick mode), runs all cells from t
 checks that every widget rendered (no "Error displaying widget", an image per playground),
 moves the optimizer's learning-rate slider with the keyboard, checks that the plot changed, presses
 the search explorer's Run button and waits for the run to finish in the kernel's background thread,
-and saves screenshots under ``artifacts/``. The server is stopped in the fixture's teardown.
+and saves screenshots under ``artifacts/`` (the notebook, the optimizer after the slider moved,
+the explorer after its run, the NAS playground). The server is stopped in the fixture's teardown.
 
 It needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright`` Python package; it
 is skipped, saying which is missing, without them (``.ci/run`` installs both).
@@ -146,6 +147,8 @@ def test_playgrounds_render_and_a_slider_redraws_the_plot(lab):
             assert "Traceback" not in text and "AssertionError" not in text
             nas = page.locator(".amsearch-nas")  # the newest playground: its layer table and plot are there
             assert nas.locator("table").count() == 1 and nas.locator("img").count() == 1
+            nas.scroll_into_view_if_needed()
+            nas.screenshot(path=str(ARTIFACTS / "browser_nas.png"))
             optimizer = page.locator(".amsearch-optimizer")
             optimizer.scroll_into_view_if_needed()
             slider = optimizer.locator(".widget-slider").first
