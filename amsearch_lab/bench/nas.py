@@ -28,7 +28,6 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..datasets import load_mnist
 from ..device import describe_device
@@ -48,6 +47,7 @@ from ..nas import (
     top_architectures,
     train_final,
 )
+from .train import plain_epoch, timed
 
 __all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "REFERENCE", "random_architectures",
            "plain_evaluate", "speed", "summarize", "main"]
@@ -73,45 +73,32 @@ def random_architectures(n: int, seed: int = 0) -> list[Architecture]:
 
 
 def plain_evaluate(arch: Architecture, data, recipe: Recipe, seed: int = 0, device=None) -> tuple[float, float]:
-    """The work of ``evaluate_architecture`` written as a plain PyTorch loop (``torch.optim.SGD``,
-    ``CosineAnnealingLR`` stepped per batch, ``randperm`` batches, validation and test under
-    ``no_grad``); the reference our loop is timed against. Returns the validation and test accuracy."""
+    """The work of ``evaluate_architecture`` done by the textbook loop of ``bench train``
+    (``plain_epoch``: ``torch.optim.SGD``, here with ``CosineAnnealingLR`` stepped per batch), then
+    the validation and test accuracy under ``no_grad``: the reference our loop is timed against."""
     dev = torch.device(device) if device is not None else pick_device()
     model = build(arch, seed=seed).to(dev)
     x, y = data.x_train[:recipe.n_train].to(dev), data.y_train[:recipe.n_train].to(dev)
-    steps = recipe.epochs * -(-len(x) // recipe.batch_size)
+    x_val, y_val = data.x_val[:recipe.n_val].to(dev), data.y_val[:recipe.n_val].to(dev)
+    x_test, y_test = data.x_test[:recipe.n_test].to(dev), data.y_test[:recipe.n_test].to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs * -(-len(x) // recipe.batch_size))
     generator = torch.Generator().manual_seed(seed)
     for _ in range(recipe.epochs):
-        model.train()
-        for idx in torch.randperm(len(x), generator=generator).to(dev).split(recipe.batch_size):
-            opt.zero_grad()
-            F.cross_entropy(model(x[idx]), y[idx]).backward()
-            opt.step()
-            schedule.step()
-    model.eval()
+        plain_epoch(model, opt, x, y, x_val, y_val, recipe.batch_size, generator, schedule)
     with torch.no_grad():
-        accuracies = [(model(xs[:n].to(dev)).argmax(1) == ys[:n].to(dev)).float().mean()
-                      for xs, ys, n in ((data.x_val, data.y_val, recipe.n_val), (data.x_test, data.y_test, recipe.n_test))]
-    return float(accuracies[0]), float(accuracies[1])
+        val_acc, test_acc = ((model(xs).argmax(1) == ys).float().mean().item() for xs, ys in ((x_val, y_val), (x_test, y_test)))
+    return val_acc, test_acc
 
 
 def speed(n: int, data, device, seed: int = 0, recipe: Recipe = LOW_FIDELITY, plain: bool = False) -> dict:
     """Train ``n`` random valid architectures with ``recipe`` (our ``evaluate_architecture``, or
     ``plain_evaluate`` when ``plain``), after one warm-up evaluation; seconds and candidates/s."""
-    evaluate = (lambda a: plain_evaluate(a, data, recipe, device=device)) if plain else \
-        (lambda a: evaluate_architecture(a, data, recipe, device=device))
+    evaluate = plain_evaluate if plain else evaluate_architecture
+    dev = pick_device() if device is None else torch.device(device)
     archs = random_architectures(n + 1, seed)
-    evaluate(archs[0])  # warm-up: kernels, caches
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for arch in archs[1:]:
-        evaluate(arch)
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    evaluate(archs[0], data, recipe, device=dev)  # warm-up: kernels, caches
+    seconds, _ = timed(dev, lambda: [evaluate(a, data, recipe, device=dev) for a in archs[1:]])
     return {"n": n, "seconds": seconds, "per_second": n / seconds}
 
 

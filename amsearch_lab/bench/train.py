@@ -30,8 +30,9 @@ RATIO_TARGET = 1.10
 ACCURACY_TARGET = 0.98
 
 
-def plain_epoch(model, optimizer, x, y, x_val, y_val, batch_size, generator):
-    """One epoch of the textbook torch loop, then the validation loss (the same work as ``fit``)."""
+def plain_epoch(model, optimizer, x, y, x_val, y_val, batch_size, generator, scheduler=None):
+    """One epoch of the textbook torch loop, then the validation loss (the same work as ``fit``);
+    ``scheduler`` (a ``torch.optim.lr_scheduler``), when given, is stepped after every batch."""
     model.train()
     running = torch.zeros((), device=x.device)
     for idx in shuffled_batches(len(x), batch_size, generator, x.device):
@@ -39,6 +40,8 @@ def plain_epoch(model, optimizer, x, y, x_val, y_val, batch_size, generator):
         loss = F.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         running += loss.detach()
     model.eval()
     with torch.no_grad():
