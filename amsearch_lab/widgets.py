@@ -990,7 +990,7 @@ class NASPlayground(_Playground):
 
     def run(self) -> None:
         """Search the table with the chosen strategy (and random search, the baseline) over the seeds."""
-        from .nas import Architecture, compare_strategies, picked_test_accuracy
+        from .nas import Architecture, compare_strategies, picked_test_accuracy, top_architectures
 
         name, budget, n_seeds = self.strategy.value, self.budget.value, self.seeds.value
         self.progress.max, self.progress.value = n_seeds, 0
@@ -1000,11 +1000,9 @@ class NASPlayground(_Playground):
             for seed in range(n_seeds):
                 history = self.bench.search(name, budget, seed, self.options.get(name))
                 curves.append(picked_test_accuracy(history, self.bench))
-                ok = [t for t in history if t.ok]
-                if ok:
-                    self.picks.append(Architecture.from_params(max(ok, key=lambda t: t.value).params).key)
+                self.picks += [arch.key for arch in top_architectures(history, k=1)]
                 if seed == 0:
-                    self.visited = sorted({Architecture.from_params(t.params).key for t in ok})
+                    self.visited = sorted({Architecture.from_params(t.params).key for t in history if t.ok})
                 self.progress.value = seed + 1
             self.curves = {name: np.array(curves)}
             if name != "random":

@@ -264,6 +264,11 @@ def test_nas_race_reproduces_the_table_search_and_draws(nas_bench):
     for name in expected:
         np.testing.assert_array_equal(nas.curves[name], expected[name])
     assert nas.progress.value == 3 and len(nas.picks) == 3
+    from amsearch_lab.nas import Architecture
+
+    for seed, pick in enumerate(nas.picks):  # each seed's pick: its best validation accuracy, the first on a tie
+        ok = [t for t in nas_bench.search("evolution", 30, seed) if t.ok]
+        assert pick == Architecture.from_params(max(ok, key=lambda t: t.value).params).key
     assert 1 <= len(nas.visited) <= 30 and set(nas.visited) <= set(nas_bench.frame.index)
     assert nas.image.value != before and "evolution" in nas.race_status.value
 

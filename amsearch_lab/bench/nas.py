@@ -39,17 +39,16 @@ from ..nas import (
     Architecture,
     Recipe,
     build,
-    check,
     compare_strategies,
     evaluate_architecture,
     load_table,
-    nas_space,
+    sample_architectures,
     top_architectures,
     train_final,
 )
 from .train import plain_epoch, timed
 
-__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "REFERENCE", "random_architectures",
+__all__ = ["DEFAULT_STRATEGIES", "STRATEGY_OPTIONS", "CHECKPOINTS", "REFERENCE",
            "plain_evaluate", "speed", "summarize", "main"]
 
 DEFAULT_STRATEGIES = ("random", "evolution", "genetic", "bayes", "greedy")
@@ -59,17 +58,6 @@ STRATEGY_OPTIONS = {"bayes": {"n_candidates": 256, "n_local": 0}}
 CHECKPOINTS = (25, 50, 100)
 # the issue's plain-PyTorch reference workload: a small random CNN, one epoch on 10k MNIST images
 REFERENCE = Recipe("reference", n_train=10_000, n_val=1000, n_test=1000, epochs=1, batch_size=50, lr=0.1)
-
-
-def random_architectures(n: int, seed: int = 0) -> list[Architecture]:
-    """``n`` random valid architectures of ``nas_space()`` (seeded)."""
-    space, rng = nas_space(), np.random.default_rng(seed)
-    archs = []
-    while len(archs) < n:
-        arch = Architecture.from_params(space.sample(rng))
-        if check(arch) is None:
-            archs.append(arch)
-    return archs
 
 
 def plain_evaluate(arch: Architecture, data, recipe: Recipe, seed: int = 0, device=None) -> tuple[float, float]:
@@ -96,7 +84,7 @@ def speed(n: int, data, device, seed: int = 0, recipe: Recipe = LOW_FIDELITY, pl
     ``plain_evaluate`` when ``plain``), after one warm-up evaluation; seconds and candidates/s."""
     evaluate = plain_evaluate if plain else evaluate_architecture
     dev = pick_device() if device is None else torch.device(device)
-    archs = random_architectures(n + 1, seed)
+    archs = sample_architectures(n + 1, seed)
     evaluate(archs[0], data, recipe, device=dev)  # warm-up: kernels, caches
     seconds, _ = timed(dev, lambda: [evaluate(a, data, recipe, device=dev) for a in archs[1:]])
     return {"n": n, "seconds": seconds, "per_second": n / seconds}

@@ -13,11 +13,21 @@ from .build import build, count_flops, count_params, feature_sizes, summary
 from .evaluate import FULL, LOW_FIDELITY, LowFidelityObjective, Recipe, evaluate_architecture
 from .final import FINAL_WIDTH, FinalResult, top_architectures, train_final
 from .pareto import pareto_front
-from .space import MAX_PARAMS, Architecture, InvalidArchitecture, check, enumerate_architectures, nas_space, validate
+from .space import (
+    MAX_PARAMS,
+    Architecture,
+    InvalidArchitecture,
+    check,
+    enumerate_architectures,
+    nas_space,
+    sample_architectures,
+    validate,
+)
 from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, picked_test_accuracy
 
 __all__ = [
-    "nas_space", "Architecture", "InvalidArchitecture", "check", "validate", "enumerate_architectures", "MAX_PARAMS",
+    "nas_space", "Architecture", "InvalidArchitecture", "check", "validate", "enumerate_architectures",
+    "sample_architectures", "MAX_PARAMS",
     "build", "count_params", "count_flops", "feature_sizes", "summary",
     "Recipe", "LOW_FIDELITY", "FULL", "evaluate_architecture", "LowFidelityObjective",
     "TABLE_PATH", "TabularBenchmark", "load_table", "picked_test_accuracy", "compare_strategies",

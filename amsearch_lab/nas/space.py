@@ -31,11 +31,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..space import Choice, Space
 from .build import KERNELS, count_params, feature_sizes
 
 __all__ = ["OPS", "WIDTHS", "HEADS", "N_SLOTS", "MAX_PARAMS", "Architecture", "InvalidArchitecture",
-           "nas_space", "check", "validate", "enumerate_architectures"]
+           "nas_space", "check", "validate", "enumerate_architectures", "sample_architectures"]
 
 OPS = ("conv3x3", "conv5x5", "maxpool", "avgpool", "identity")
 WIDTHS = (4, 8)
@@ -147,3 +149,16 @@ def enumerate_architectures(space: Space | None = None, max_params: int = MAX_PA
             seen[arch] = None
     return list(seen)
 
+
+
+def sample_architectures(n: int, seed: int = 0, space: Space | None = None,
+                         max_params: int = MAX_PARAMS) -> list[Architecture]:
+    """``n`` valid architectures drawn at random from ``space`` (genomes sampled uniformly, the
+    invalid ones skipped), reproducible by ``seed``; repeats are possible, as in random search."""
+    space = nas_space() if space is None else space
+    rng, archs = np.random.default_rng(seed), []
+    while len(archs) < n:
+        arch = Architecture.from_params(space.sample(rng))
+        if check(arch, max_params) is None:
+            archs.append(arch)
+    return archs

@@ -14,6 +14,7 @@ from amsearch_lab.nas import (
     count_params,
     enumerate_architectures,
     nas_space,
+    sample_architectures,
     validate,
 )
 
@@ -109,3 +110,17 @@ def test_widening_keeps_the_layers_and_scales_the_convolutions():
     assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
     with pytest.raises(ValueError, match="width=0"):
         arch.widened(0)
+
+
+def test_sampled_architectures_are_the_valid_genomes_of_a_seeded_stream():
+    import numpy as np
+
+    archs = sample_architectures(30, seed=5)
+    space, rng, expected = nas_space(), np.random.default_rng(5), []
+    while len(expected) < 30:  # the same stream, read by hand
+        arch = Architecture.from_params(space.sample(rng))
+        if check(arch) is None:
+            expected.append(arch)
+    assert archs == expected and all(check(a) is None for a in archs)
+    assert sample_architectures(30, seed=6) != archs
+    assert all(check(a, max_params=5000) is None for a in sample_architectures(20, seed=0, max_params=5000))
