@@ -11,6 +11,7 @@ is exactly one pass of the ``while`` loop in ``search``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import numbers
@@ -24,22 +25,27 @@ from pathlib import Path
 import numpy as np
 
 from .space import Space
-from .strategies import SearchExhausted, Strategy, get_strategy
+from .storage import (
+    FAILED,
+    OK,
+    StorageInUse,
+    check_record,
+    check_storable,
+    ensure_writable,
+    json_default,
+    lock_storage,
+    read_records,
+    same_stored,
+    stored_form,
+)
+from .storage import plain as _plain
+from .strategies import GridSearch, SearchExhausted, Strategy, get_strategy
 
-__all__ = ["Trial", "History", "search", "StopSearch"]
-
-OK, FAILED = "ok", "failed"
+__all__ = ["Trial", "History", "search", "StopSearch", "StorageInUse"]
 
 
 class StopSearch(Exception):
     """Raise from a callback (or a widget's Stop button) to end a search after this trial."""
-
-
-def _plain(x):
-    """numpy scalars -> Python scalars, so params survive JSON and compare equal after a reload."""
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
 
 
 @dataclass
@@ -66,11 +72,15 @@ class Trial:
     def to_json(self) -> str:
         record = asdict(self)
         record["params"] = {k: _plain(v) for k, v in self.params.items()}
-        return json.dumps(record, allow_nan=False, default=_plain)
+        return json.dumps(record, allow_nan=False, default=json_default)
 
     @classmethod
-    def from_json(cls, line: str) -> Trial:
-        return cls(**json.loads(line))
+    def from_json(cls, line: str, position: int | None = None) -> Trial:
+        """Parse one history line; ``ValueError`` says what is wrong with a bad record (fields,
+        types, ``number`` not equal to ``position`` when given, an ok trial without a finite value)."""
+        record = json.loads(line)
+        check_record(record, record.get("number") if position is None and isinstance(record, dict) else position)
+        return cls(**record)
 
 
 class History:
@@ -101,11 +111,12 @@ class History:
 
     # -- adding and saving ----------------------------------------------------------------------
     def append(self, trial: Trial) -> None:
+        line = None if self.path is None else trial.to_json() + "\n"  # fails before touching the file
         self.trials.append(trial)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as f:
-                f.write(trial.to_json() + "\n")
+                f.write(line)
                 f.flush()
                 os.fsync(f.fileno())
 
@@ -120,21 +131,17 @@ class History:
 
     @classmethod
     def load(cls, path: str | os.PathLike, minimize: bool = True) -> History:
-        """Read a JSON Lines history. A torn last line (the process was killed while writing
-        it) is skipped with a warning; a bad line anywhere else is an error."""
+        """Read a JSON Lines history, checking every record (``storage.check_record``).
+
+        Only a last line without its newline can be a torn write (the process was killed while
+        writing it): it is skipped with a warning. Any other bad line raises ``ValueError``
+        naming it; nothing is dropped silently."""
         path = Path(path)
         history = cls(minimize=minimize)
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                history.trials.append(Trial.from_json(line))
-            except (json.JSONDecodeError, TypeError) as e:
-                if i == len(lines) - 1:
-                    warnings.warn(f"{path}: skipping the torn last line {i + 1} ({e})", stacklevel=2)
-                else:
-                    raise ValueError(f"{path}: line {i + 1} is not a trial record: {e}") from e
+        records, torn = read_records(path)
+        if torn is not None:
+            warnings.warn(f"{path}: {torn}", stacklevel=2)
+        history.trials = [Trial(**record) for record in records]
         history.path = path
         return history
 
@@ -191,27 +198,105 @@ def _as_value(raw) -> float:
 
 
 def _make_strategy(strategy, space, seed, minimize, options):
+    """Build the strategy, turning every bad ``strategy``/``seed``/``options`` into a ValueError
+    that names it, before anything is evaluated."""
     if isinstance(strategy, Strategy):
         if seed is not None or options:
             raise ValueError("search: pass seed and options to the strategy you built, not to search()")
         return strategy
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
-    if not callable(strategy):
+    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
         raise ValueError(f"search: strategy={strategy!r} must be a name, a Strategy class or a Strategy")
-    return strategy(space, seed=seed, minimize=minimize, **(options or {}))
+    if seed is not None and not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
+        raise ValueError(f"search: seed={seed!r} must be None or an integer >= 0")
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"search: options={options!r} must be a dict of the strategy's options, e.g. {{'n': 5}}")
+    accepted = [name for name in inspect.signature(strategy).parameters if name not in ("space", "seed", "minimize")]
+    unknown = [name for name in options if name not in accepted]
+    if unknown:
+        raise ValueError(f"search: options={dict(options)!r}: {strategy.__name__} has no option {unknown[0]!r}; "
+                         f"its options are {accepted}")
+    try:
+        return strategy(space, seed=seed, minimize=minimize, **options)
+    except TypeError as e:  # a wrong type that the constructor did not check itself
+        raise ValueError(f"search: options={dict(options)!r} rejected by {strategy.__name__}: {e}") from None
 
 
-def _replay(strategy, history: History) -> None:
-    """Feed stored trials back through ask/tell so the strategy is where it would have been."""
-    for t in history.trials:
-        params = strategy.ask()
-        if {k: _plain(v) for k, v in params.items()} != t.params:
+def _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks) -> list:
+    """Every plain argument of ``search`` checked up front; returns the callbacks as a list."""
+    if not callable(objective):
+        raise ValueError(f"search: objective={objective!r} must be a function params -> value")
+    if not isinstance(budget, numbers.Integral) or isinstance(budget, bool) or budget < 0:
+        raise ValueError(f"search: budget={budget!r} must be a non-negative integer")
+    if timeout is not None and not (isinstance(timeout, numbers.Real) and not isinstance(timeout, bool)
+                                    and 0 < timeout < math.inf):
+        raise ValueError(f"search: timeout={timeout!r} must be a positive number of seconds")
+    for name, flag in (("minimize", minimize), ("progress", progress), ("catch", catch)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"search: {name}={flag!r} must be True or False")
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise ValueError(f"search: callbacks={callbacks!r} must be a list of functions cb(trial, history)")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise ValueError(f"search: callbacks holds {cb!r}, which is not a function cb(trial, history)")
+    return callbacks
+
+
+def _replay(strategy, trials: list[Trial], path) -> None:
+    """Feed stored trials back through ask/tell so the strategy is where it would have been.
+
+    Proposals are compared with the file in the form the file stores them (a tuple choice reads
+    back as a list) and type-exactly; each stored trial then takes the proposed params, so the
+    resumed history holds the same Python values as an uninterrupted one."""
+    for t in trials:
+        try:
+            params = strategy.ask()
+        except SearchExhausted:
+            raise ValueError(f"search: cannot resume from {path}: the strategy has nothing left to propose at trial "
+                             f"{t.number} (a smaller grid or space?). Use the same space, strategy, options "
+                             f"and seed, or a new file.") from None
+        if not same_stored(stored_form(params), t.params):
             raise ValueError(
-                f"search: cannot resume from {history.path}: trial {t.number} was {t.params}, but this "
-                f"strategy and seed propose {params}. Use the same strategy, options and seed, or a new file."
+                f"search: cannot resume from {path}: trial {t.number} was {t.params}, but this strategy and seed "
+                f"propose {stored_form(params)}. Use the same space, strategy, options and seed, or a new file."
             )
+        t.params = {k: _plain(v) for k, v in params.items()}
         strategy.tell(t)
+
+
+def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
+    """Lock the storage file and load what it holds (the first ``budget`` trials of it).
+
+    A budget smaller than the stored count returns the first ``budget`` trials, which is what an
+    uninterrupted run with that budget gives; the file keeps them all."""
+    if not isinstance(storage, (str, os.PathLike)) or not str(storage):
+        raise ValueError(f"search: storage={storage!r} must be a file path or None")
+    path = Path(storage)
+    check_storable(space)
+    ensure_writable(path)
+    lock = lock_storage(path)
+    try:
+        history = History.load(path, minimize=minimize)
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # a torn or unterminated last line: rewrite the file
+            history.save(path)
+        history.trials = history.trials[:budget]
+    except BaseException:
+        lock.release()
+        raise
+    return history, lock
+
+
+def _keep_history(e: Exception, history: History, where: str) -> None:
+    """Attach the history to an error raised by the strategy, so no evaluation is lost with it."""
+    e.history = history
+    if hasattr(e, "add_note"):  # Python >= 3.11
+        e.add_note(f"search: the strategy's {where} raised after {len(history)} trials; they are kept in "
+                   f"this exception's .history" + (f" and in {history.path}" if history.path else ""))
 
 
 def search(
@@ -234,28 +319,40 @@ def search(
                search goes on (``catch=False`` re-raises the exception after recording it).
     strategy   a registered name (``"random"``, ``"grid"``, ...), a Strategy class, or a built
                Strategy; ``options`` are passed to its constructor.
-    storage    a JSON Lines file; if it already holds trials they are replayed, not re-run, and
-               the search continues exactly as an uninterrupted run would have.
+    storage    a JSON Lines file, locked for the whole search (a second search on the same file
+               raises ``StorageInUse``); if it already holds trials they are checked and replayed,
+               not re-run, and the search continues exactly as an uninterrupted run would have.
     timeout    seconds after which no new trial starts.
     callbacks  each called as ``cb(trial, history)`` after every trial; raise ``StopSearch`` to end.
-    Ctrl-C ends the search cleanly; every finished trial is kept.
+
+    Every argument is checked before the first evaluation (``ValueError`` naming it). Ctrl-C ends
+    the search cleanly; every finished trial is kept. An error raised by the strategy itself
+    propagates with the history attached as its ``.history``.
     """
     # plumbing: check arguments, build the strategy, reload what was already evaluated
     if isinstance(space, Mapping):
         space = Space(space)
-    if not isinstance(budget, numbers.Integral) or budget < 0:
-        raise ValueError(f"search: budget={budget!r} must be a non-negative integer")
-    if timeout is not None and not (isinstance(timeout, numbers.Real) and timeout > 0):
-        raise ValueError(f"search: timeout={timeout!r} must be a positive number of seconds")
+    if not isinstance(space, Space):
+        raise ValueError(f"search: space={space!r} must be a Space or a dict of name -> dimension")
+    callbacks = _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks)
     strat = _make_strategy(strategy, space, seed, minimize, options)
-    history = History(minimize=minimize)
-    if storage is not None and Path(storage).exists():
-        history = History.load(storage, minimize=minimize)
-        _replay(strat, history)
-        history.save(storage)  # drops a torn last line, if any
-    elif storage is not None:
-        history.path = Path(storage)
-    callbacks = list(callbacks)
+    history, lock = History(minimize=minimize), None
+    if storage is not None:
+        history, lock = _open_storage(storage, space, budget, minimize)
+    try:
+        _replay(strat, history.trials, history.path)
+        if isinstance(strat, GridSearch) and not strat.shuffle and budget < len(strat.grid):
+            warnings.warn(f"search: the grid has {len(strat.grid)} points and a budget of {budget} walks only the "
+                          f"first {budget} in order (the last dimension varies fastest); pass "
+                          f"options={{'shuffle': True}} for a random order", stacklevel=2)
+        return _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks) -> History:
+    """The loop itself: ask, evaluate, keep, tell, stop? (arguments already checked)."""
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -270,9 +367,12 @@ def search(
             # 1. ask the strategy for the next point
             try:
                 params = strat.ask()
+                space.check(params)
             except SearchExhausted:
                 break
-            space.check(params)
+            except Exception as e:
+                _keep_history(e, history, "ask()")
+                raise
             # 2. evaluate it; any failure is recorded, never lost
             trial = Trial(number=len(history), params={k: _plain(v) for k, v in params.items()})
             trial.start = time.time()
@@ -290,7 +390,11 @@ def search(
             trial.duration = time.time() - trial.start
             # 3. keep it, and let the strategy learn from it
             history.append(trial)
-            strat.tell(trial)
+            try:
+                strat.tell(trial)
+            except Exception as e:
+                _keep_history(e, history, "tell()")
+                raise
             if bar is not None:
                 best = history.best
                 bar.set_postfix_str("best=" + ("-" if best is None else f"{best.value:.5g}"), refresh=False)
@@ -304,7 +408,7 @@ def search(
             except StopSearch:
                 break
     except KeyboardInterrupt:
-        warnings.warn(f"search interrupted after {len(history)} trials; the history is kept", stacklevel=2)
+        warnings.warn(f"search interrupted after {len(history)} trials; the history is kept", stacklevel=3)
     finally:
         if bar is not None:
             bar.close()

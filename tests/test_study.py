@@ -165,13 +165,35 @@ def test_maximize_picks_the_largest_value():
 
 @pytest.mark.parametrize(
     "kwargs, fragment",
-    [({"budget": -1}, "budget=-1"), ({"budget": 2.5}, "budget=2.5"), ({"timeout": 0}, "timeout=0"),
-     ({"strategy": "annealing"}, "unknown strategy 'annealing'")],
+    [({"budget": -1}, "budget=-1"), ({"budget": 2.5}, "budget=2.5"), ({"budget": True}, "budget=True"),
+     ({"budget": "3"}, "budget='3'"), ({"timeout": 0}, "timeout=0"), ({"timeout": float("inf")}, "timeout=inf"),
+     ({"timeout": True}, "timeout=True"), ({"strategy": "annealing"}, "unknown strategy 'annealing'"),
+     ({"strategy": 5}, "strategy=5"), ({"strategy": dict}, "strategy=<class 'dict'>"),
+     ({"seed": 1.5}, "seed=1.5"), ({"seed": "0"}, "seed='0'"), ({"seed": -1}, "seed=-1"), ({"seed": True}, "seed=True"),
+     ({"options": {"foo": 1}}, "has no option 'foo'; its options are \\['step'\\]"),
+     ({"options": "n=5"}, "options='n=5' must be a dict"), ({"options": [("step", 0.5)]}, "options=\\[\\("),
+     ({"strategy": "grid", "options": {"n": "5"}}, "n='5'"),
+     ({"strategy": "evolution", "options": {"population": "many"}}, "population='many'"),
+     ({"minimize": "yes"}, "minimize='yes'"), ({"progress": None}, "progress=None"), ({"catch": 1}, "catch=1"),
+     ({"callbacks": print}, "callbacks=<built-in function print>"), ({"callbacks": [5]}, "callbacks holds 5"),
+     ({"space": 5}, "space=5"), ({"space": {}}, "dimensions={}"), ({"objective": 5}, "objective=5")],
 )
-def test_bad_arguments_are_named(kwargs, fragment):
-    args = {"budget": 3, **kwargs}
+def test_bad_arguments_are_named_before_any_evaluation(kwargs, fragment):
+    calls = []
+    args = {"objective": lambda p: calls.append(p) or quadratic(p), "space": space(), "budget": 3, **kwargs}
     with pytest.raises(ValueError, match=fragment):
-        search(quadratic, space(), progress=False, **args)
+        search(progress=args.pop("progress", False), **args)
+    assert calls == []
+
+
+def test_a_partial_grid_in_order_is_pointed_to_the_shuffled_order():
+    small = Space({"k": Int(1, 3), "c": Choice(["a", "b"])})
+    with pytest.warns(UserWarning, match="the grid has 6 points and a budget of 4 walks only the first 4 in order"):
+        search(lambda p: p["k"], small, "grid", budget=4, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        search(lambda p: p["k"], small, "grid", budget=4, seed=0, progress=False, options={"shuffle": True})
+        search(lambda p: p["k"], small, "grid", budget=6, progress=False)
 
 
 def test_strategy_options_are_passed_and_checked():

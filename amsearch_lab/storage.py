@@ -1,0 +1,178 @@
+"""The storage of a search: one JSON Lines file, one trial record per line, one writer at a time.
+
+Plumbing for ``study.py``, kept apart so the loop stays short. Three promises:
+
+- **One writer.** A search holds an exclusive lock on ``<file>.lock`` (``filelock``, an OS lock
+  that dies with its process, so a ``kill -9`` never leaves a stale lock) from the moment it
+  opens the file until it returns; a second search on the same file fails at once with
+  ``StorageInUse`` instead of interleaving its lines with the first one's.
+- **Every record is checked on load.** Fields, types, ``number`` equal to the line's position,
+  ``status`` one of ``ok``/``failed``, an ``ok`` trial has a finite value. Only a last line that
+  lacks its newline can be a torn write (the process died while writing it); any other bad line
+  is an error, never silently dropped.
+- **Values are compared in their stored form.** JSON turns a tuple into a list and cannot tell a
+  numpy scalar from a Python one; ``stored_form`` is what a value becomes after a round trip
+  through the file, and ``same_stored`` compares two such forms type-exactly (``1``, ``1.0`` and
+  ``True`` are different values of a ``Choice``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+__all__ = ["StorageInUse", "lock_storage", "stored_form", "same_stored", "check_storable", "check_record"]
+
+OK, FAILED = "ok", "failed"
+
+
+class StorageInUse(RuntimeError):
+    """Another search (in this or another process) holds the lock on the storage file."""
+
+
+def lock_storage(path: Path) -> FileLock:
+    """Take the exclusive lock of ``path`` (the file ``<path>.lock`` beside it) or raise
+    ``StorageInUse`` at once. The caller releases it with ``lock.release()``."""
+    lock = FileLock(str(path) + ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StorageInUse(
+            f"storage {str(path)!r} is in use by another search (it holds {str(path)!r}.lock); wait for it to "
+            f"finish or use another file") from None
+    return lock
+
+
+# -- values as the file stores them ----------------------------------------------------------------
+def plain(x):
+    """numpy scalars -> Python scalars (``np.int64(3)`` -> ``3``), the form JSON can write."""
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def json_default(x):
+    """``json.dumps`` hook: numpy scalars become Python ones; anything else JSON cannot hold
+    raises ``TypeError`` naming its type."""
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"{type(x).__name__} {x!r} is not JSON serializable")
+
+
+def stored_form(value):
+    """What ``value`` reads back as after a JSON round trip (tuples become lists, numpy scalars
+    Python ones). Raises ``TypeError``/``ValueError`` when JSON cannot store it at all."""
+    return json.loads(json.dumps(value, allow_nan=False, default=json_default))
+
+
+def same_stored(a, b) -> bool:
+    """Type-exact equality of two stored forms: ``1 != 1.0 != True`` here, unlike ``==``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_stored(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_stored(a[k], b[k]) for k in a)
+    return a == b
+
+
+def check_storable(space) -> None:
+    """Raise ``ValueError`` naming the parameter when a value of ``space`` cannot be written to a
+    JSON Lines history, or when two of its choices would read back as the same value (``(1, 2)``
+    and ``[1, 2]``); checked before the first evaluation, not after it."""
+    for name, dim in space.dimensions.items():
+        seen = []
+        for value in getattr(dim, "choices", ()):
+            try:
+                form = stored_form(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError(
+                    f"Choice '{name}': the value {value!r} cannot be stored in a JSON history ({e}); use names "
+                    f"(strings) as choices and map them to objects in the objective, or run without storage"
+                ) from None
+            if any(same_stored(form, s) for s in seen):
+                raise ValueError(f"Choice '{name}': two choices are stored as the same value {form!r}; "
+                                 f"a resumed search could not tell them apart")
+            seen.append(form)
+
+
+# -- one record ---------------------------------------------------------------------------------------
+FIELDS = {"number", "params", "value", "status", "error", "start", "duration", "info"}
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def check_record(record, position: int) -> None:
+    """Raise ``ValueError`` saying what is wrong when ``record`` (a parsed JSON line) is not the
+    trial at ``position`` (0-based) of a history."""
+    if not isinstance(record, Mapping):
+        raise ValueError(f"a trial record must be a JSON object, not {record!r}")
+    missing, unknown = {"number", "params", "status"} - set(record), set(record) - FIELDS
+    if missing or unknown:
+        raise ValueError(f"fields missing {sorted(missing)} / unknown {sorted(unknown)}; a trial has {sorted(FIELDS)}")
+    number, status, value = record["number"], record["status"], record.get("value")
+    if not (isinstance(number, int) and not isinstance(number, bool)) or number != position:
+        raise ValueError(f"number={number!r}, but this is trial {position} of the file")
+    if not isinstance(record["params"], dict):
+        raise ValueError(f"params={record['params']!r} must be an object")
+    if status not in (OK, FAILED):
+        raise ValueError(f"status={status!r} must be {OK!r} or {FAILED!r}")
+    if status == OK and not (_is_real(value) and math.isfinite(value)):
+        raise ValueError(f"value={value!r} of an ok trial must be a finite number")
+    if status == FAILED and value is not None:
+        raise ValueError(f"value={value!r} of a failed trial must be null")
+    if record.get("error") is not None and not isinstance(record["error"], str):
+        raise ValueError(f"error={record['error']!r} must be a string or null")
+    for key in ("start", "duration"):
+        if key in record and not (_is_real(record[key]) and math.isfinite(record[key]) and record[key] >= 0):
+            raise ValueError(f"{key}={record[key]!r} must be a finite number >= 0 (seconds)")
+    if not isinstance(record.get("info", {}), dict):
+        raise ValueError(f"info={record['info']!r} must be an object")
+
+
+def read_records(path: Path) -> tuple[list[dict], str | None]:
+    """Parse and check every line of ``path``. Returns the records and, when the last line lacks
+    its newline and does not parse or check (a write cut short by a kill), a note on that torn
+    line, which is left out; any other bad line raises ``ValueError`` naming it."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")  # the piece after the last newline is "" unless the last write was torn
+    records, torn = [], None
+    for i, line in enumerate(lines):
+        last = i == len(lines) - 1
+        if not line.strip():
+            if not last and line:
+                raise ValueError(f"{path}: line {i + 1} is blank; a history has one trial per line")
+            continue
+        try:
+            record = json.loads(line)
+            check_record(record, len(records))
+        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            if last:
+                torn = f"skipping the torn last line {i + 1} ({e})"
+                continue
+            raise ValueError(f"{path}: line {i + 1} is not a valid trial record: {e}") from None
+        records.append(record)
+    return records, torn
+
+
+def ensure_writable(path: Path) -> None:
+    """Raise ``ValueError`` naming ``storage`` when ``path`` is a folder or cannot be written."""
+    if path.is_dir():
+        raise ValueError(f"search: storage={str(path)!r} is a folder; give a file name such as 'runs/search.jsonl'")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise ValueError(f"search: storage={str(path)!r} cannot be written ({e.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise ValueError(f"search: storage={str(path)!r} cannot be written (permission denied)")

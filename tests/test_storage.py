@@ -1,0 +1,222 @@
+"""The storage promises: one writer, every record checked on load, values compared as stored."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import pytest
+
+from amsearch_lab import Choice, Float, History, Int, Space, search
+from amsearch_lab.storage import StorageInUse, check_record, same_stored, stored_form
+from amsearch_lab.strategies import RandomSearch
+
+
+def space():
+    return Space({"x": Float(-3.0, 3.0), "k": Int(1, 9), "c": Choice(["a", "b"])})
+
+
+def quadratic(params):
+    return (params["x"] - 1) ** 2 + 0.1 * params["k"] + (params["c"] == "b")
+
+
+def stored(path, budget=4, seed=0):
+    search(quadratic, space(), "random", budget=budget, seed=seed, storage=path, progress=False)
+    return path.read_text().splitlines()
+
+
+# -- one writer -----------------------------------------------------------------------------------
+SLOW_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from amsearch_lab import Float, Space, search
+
+    def slow(params):
+        time.sleep(0.05)
+        return params["x"] ** 2
+
+    search(slow, Space({"x": Float(-1.0, 1.0)}), "random", budget=int(sys.argv[2]), seed=0,
+           storage=sys.argv[1], progress=False)
+    """
+)
+
+
+def test_a_second_search_on_a_file_in_use_is_refused_and_nothing_is_lost(tmp_path):
+    path, script = tmp_path / "h.jsonl", tmp_path / "run.py"
+    script.write_text(SLOW_SCRIPT)
+    first = subprocess.Popen([sys.executable, str(script), str(path), "40"])
+    deadline = time.time() + 60
+    while time.time() < deadline and (not path.exists() or len(path.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    calls = []
+    with pytest.raises(StorageInUse, match="in use by another search"):
+        search(lambda p: calls.append(p) or 0.0, Space({"x": Float(-1.0, 1.0)}), "random", budget=40, seed=0,
+               storage=path, progress=False)
+    assert calls == []  # refused before any evaluation
+    assert first.wait(timeout=120) == 0
+    history = History.load(path)
+    assert [t.number for t in history] == list(range(40))
+    # the lock went with the first search: the file can be resumed now
+    assert len(search(lambda p: 0.0, Space({"x": Float(-1.0, 1.0)}), "random", budget=40, seed=0,
+                      storage=path, progress=False)) == 40
+
+
+def test_the_lock_is_released_when_the_search_ends_or_fails(tmp_path):
+    path = tmp_path / "h.jsonl"
+    stored(path)
+    with pytest.raises(ValueError, match="cannot resume"):
+        search(quadratic, space(), "random", budget=8, seed=1, storage=path, progress=False)
+    assert len(search(quadratic, space(), "random", budget=8, seed=0, storage=path, progress=False)) == 8
+
+
+# -- every record checked ---------------------------------------------------------------------------
+def rewrite(path, i, **changes):
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[i])
+    record.update(changes)
+    lines[i] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [({"value": "abc"}, "value='abc' of an ok trial"), ({"number": 99}, "number=99"),
+     ({"status": "maybe"}, "status='maybe'"), ({"value": None}, "value=None of an ok trial"),
+     ({"params": [1, 2]}, "params=\\[1, 2\\]"), ({"duration": -1}, "duration=-1"),
+     ({"info": "x"}, "info='x'"), ({"color": "red"}, "unknown \\['color'\\]"), ({"value": True}, "value=True")],
+)
+def test_a_bad_record_anywhere_is_an_error_naming_its_line(tmp_path, changes, fragment):
+    for line in (1, 3):  # in the middle and the complete last line
+        path = tmp_path / f"h{line}.jsonl"
+        stored(path)
+        rewrite(path, line, **changes)
+        with pytest.raises(ValueError, match=f"line {line + 1} .*{fragment}"):
+            History.load(path)
+        with pytest.raises(ValueError, match=f"line {line + 1}"):
+            search(quadratic, space(), "random", budget=8, seed=0, storage=path, progress=False)
+        assert len(path.read_text().splitlines()) == 4  # nothing deleted
+
+
+def test_a_complete_unexpected_last_line_is_an_error_not_a_torn_write(tmp_path):
+    path = tmp_path / "h.jsonl"
+    stored(path)
+    with open(path, "a") as f:
+        f.write('{"hello": "world"}\n')
+    with pytest.raises(ValueError, match="line 5"):
+        History.load(path)
+    assert len(path.read_text().splitlines()) == 5
+
+
+def test_only_a_last_line_without_its_newline_is_torn(tmp_path):
+    path = tmp_path / "h.jsonl"
+    stored(path)
+    with open(path, "a") as f:
+        f.write('{"number": 4, "params": {"x": 0.')
+    with pytest.warns(UserWarning, match="torn last line 5"):
+        assert len(History.load(path)) == 4
+    # a complete record that only lacks its newline is kept, and the file is mended on resume
+    path2 = tmp_path / "h2.jsonl"
+    stored(path2, budget=5)
+    path2.write_text(path2.read_text().rstrip("\n"))
+    assert len(History.load(path2)) == 5
+    assert len(search(quadratic, space(), "random", budget=7, seed=0, storage=path2, progress=False)) == 7
+    assert [t.number for t in History.load(path2)] == list(range(7))
+
+
+def test_check_record_accepts_what_search_writes(tmp_path):
+    for i, line in enumerate(stored(tmp_path / "h.jsonl")):
+        check_record(json.loads(line), i)
+
+
+# -- resume -------------------------------------------------------------------------------------------
+def test_resume_with_a_smaller_budget_returns_that_many_trials_and_keeps_the_file(tmp_path):
+    path = tmp_path / "h.jsonl"
+    stored(path, budget=12)
+    calls = []
+    short = search(lambda p: calls.append(p) or quadratic(p), space(), "random", budget=5, seed=0, storage=path,
+                   progress=False)
+    uninterrupted = search(quadratic, space(), "random", budget=5, seed=0, progress=False)
+    assert calls == [] and len(short) == 5
+    assert [t.params for t in short] == [t.params for t in uninterrupted]
+    assert len(path.read_text().splitlines()) == 12
+
+
+@pytest.mark.filterwarnings("ignore:search. the grid has")
+@pytest.mark.parametrize("choices", [[(64, 64), (128,)], [1, 1.0, True, "1", None], [[1, 2], "a"]])
+@pytest.mark.parametrize("strategy", ["random", "grid", "evolution", "genetic", "bayes"])
+def test_resume_with_any_storable_choices_equals_an_uninterrupted_run(tmp_path, choices, strategy):
+    sp = Space({"layers": Choice(choices), "x": Float(0.0, 1.0)})
+
+    def objective(p):
+        return p["x"] + len(str(p["layers"]))
+
+    path = tmp_path / "h.jsonl"
+    search(objective, sp, strategy, budget=4, seed=1, storage=path, progress=False)
+    resumed = search(objective, sp, strategy, budget=12, seed=1, storage=path, progress=False)
+    full = search(objective, sp, strategy, budget=12, seed=1, progress=False)
+    assert [t.params for t in resumed] == [t.params for t in full]
+    # the Python values come back, not their JSON forms (a tuple stays a tuple)
+    assert [[type(v) for v in t.params.values()] for t in resumed] == [[type(v) for v in t.params.values()]
+                                                                       for t in full]
+
+
+def test_a_choice_json_cannot_store_is_refused_before_any_evaluation(tmp_path):
+    calls = []
+    sp = Space({"act": Choice([max, min]), "x": Float(0.0, 1.0)})
+    path = tmp_path / "h.jsonl"
+    with pytest.raises(ValueError, match="Choice 'act'.*cannot be stored"):
+        search(lambda p: calls.append(p) or 0.0, sp, "random", budget=3, storage=path, progress=False)
+    assert calls == [] and not path.exists()
+    # without storage the same space runs
+    assert len(search(lambda p: p["act"](p["x"], 0.5), sp, "random", budget=3, seed=0, progress=False)) == 3
+
+
+def test_choices_that_read_back_alike_are_refused_with_storage(tmp_path):
+    sp = Space({"shape": Choice([(1, 2), [1, 2]])})
+    with pytest.raises(ValueError, match="Choice 'shape': two choices are stored as the same value"):
+        search(lambda p: 0.0, sp, "random", budget=3, storage=tmp_path / "h.jsonl", progress=False)
+
+
+def test_resuming_a_grid_on_a_smaller_space_says_it_cannot_resume(tmp_path):
+    path = tmp_path / "h.jsonl"
+    search(lambda p: p["k"], Space({"k": Int(1, 6)}), "grid", budget=6, storage=path, progress=False)
+    with pytest.raises(ValueError, match="cannot resume"):
+        search(lambda p: p["k"], Space({"k": Int(1, 3)}), "grid", budget=10, storage=path, progress=False)
+
+
+def test_stored_form_and_type_exact_comparison():
+    assert stored_form((64, 64)) == [64, 64] and stored_form({"a": (1,)}) == {"a": [1]}
+    assert same_stored([1, 2], [1, 2]) and not same_stored([1, 2], [1, 2.0])
+    assert not same_stored(1, True) and not same_stored(1, 1.0) and not same_stored(None, 0)
+    with pytest.raises(TypeError):
+        stored_form(max)
+
+
+# -- storage paths ------------------------------------------------------------------------------------
+def test_bad_storage_paths_are_named_before_any_evaluation(tmp_path):
+    calls = []
+    (tmp_path / "a_file").write_text("")
+    for storage, fragment in [(tmp_path, "is a folder"), (tmp_path / "a_file" / "h.jsonl", "cannot be written"),
+                              (5, "storage=5"), ("", "storage=''")]:
+        with pytest.raises(ValueError, match=fragment):
+            search(lambda p: calls.append(p) or 0.0, space(), "random", budget=3, storage=storage, progress=False)
+    assert calls == []
+
+
+def test_a_strategy_error_keeps_the_history(tmp_path):
+    class Breaks(RandomSearch):
+        def ask(self):
+            if len(self.trials) == 3:
+                raise RuntimeError("strategy bug")
+            return super().ask()
+
+    path = tmp_path / "h.jsonl"
+    with pytest.raises(RuntimeError, match="strategy bug") as caught:
+        search(quadratic, space(), Breaks, budget=10, seed=0, storage=path, progress=False)
+    assert len(caught.value.history) == 3 and len(History.load(path)) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # the lock was released: the file opens again
+        assert len(search(quadratic, space(), "random", budget=3, seed=0, storage=path, progress=False)) == 3
