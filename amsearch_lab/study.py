@@ -203,6 +203,9 @@ def _make_strategy(strategy, space, seed, minimize, options):
     if isinstance(strategy, Strategy):
         if seed is not None or options:
             raise ValueError("search: pass seed and options to the strategy you built, not to search()")
+        if strategy.space.names != space.names:
+            raise ValueError(f"search: the strategy was built on a space of {strategy.space.names}, but the search "
+                             f"runs on {space.names}")
         return strategy
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
@@ -292,10 +295,11 @@ def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
 
 
 def _keep_history(e: Exception, history: History, where: str) -> None:
-    """Attach the history to an error raised by the strategy, so no evaluation is lost with it."""
+    """Attach the history to an error raised by the strategy or a callback, so no evaluation is
+    lost with it."""
     e.history = history
     if hasattr(e, "add_note"):  # Python >= 3.11
-        e.add_note(f"search: the strategy's {where} raised after {len(history)} trials; they are kept in "
+        e.add_note(f"search: {where} raised after {len(history)} trials; they are kept in "
                    f"this exception's .history" + (f" and in {history.path}" if history.path else ""))
 
 
@@ -327,7 +331,7 @@ def search(
 
     Every argument is checked before the first evaluation (``ValueError`` naming it). Ctrl-C ends
     the search cleanly; every finished trial is kept. An error raised by the strategy itself
-    propagates with the history attached as its ``.history``.
+    or a callback propagates with the history attached as its ``.history``.
     """
     # plumbing: check arguments, build the strategy, reload what was already evaluated
     if isinstance(space, Mapping):
@@ -371,7 +375,7 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             except SearchExhausted:
                 break
             except Exception as e:
-                _keep_history(e, history, "ask()")
+                _keep_history(e, history, "the strategy's ask()")
                 raise
             # 2. evaluate it; any failure is recorded, never lost
             trial = Trial(number=len(history), params={k: _plain(v) for k, v in params.items()})
@@ -393,7 +397,7 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             try:
                 strat.tell(trial)
             except Exception as e:
-                _keep_history(e, history, "tell()")
+                _keep_history(e, history, "the strategy's tell()")
                 raise
             if bar is not None:
                 best = history.best
@@ -407,6 +411,9 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
                     cb(trial, history)
             except StopSearch:
                 break
+            except Exception as e:
+                _keep_history(e, history, "a callback")
+                raise
     except KeyboardInterrupt:
         warnings.warn(f"search interrupted after {len(history)} trials; the history is kept", stacklevel=3)
     finally:

@@ -220,3 +220,19 @@ def test_a_strategy_error_keeps_the_history(tmp_path):
         warnings.simplefilter("error")
         # the lock was released: the file opens again
         assert len(search(quadratic, space(), "random", budget=3, seed=0, storage=path, progress=False)) == 3
+
+
+def test_a_callback_error_keeps_the_history():
+    def breaks(trial, history):
+        if len(history) == 2:
+            raise KeyError("callback bug")
+
+    with pytest.raises(KeyError, match="callback bug") as caught:
+        search(quadratic, space(), "random", budget=10, seed=0, progress=False, callbacks=[breaks])
+    assert len(caught.value.history) == 2
+
+
+def test_a_strategy_built_on_another_space_is_refused():
+    other = Space({"y": Float(0.0, 1.0)})
+    with pytest.raises(ValueError, match="built on a space of \\['y'\\]"):
+        search(quadratic, space(), RandomSearch(other, seed=0), budget=3, progress=False)
