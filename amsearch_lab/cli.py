@@ -3,23 +3,80 @@
     amsearch-lab search --task iris --strategy random --budget 30 --seed 0
     amsearch-lab tasks
     amsearch-lab strategies
+
+Every argument is checked before anything is evaluated or any file is touched; a bad one ends
+the command with exit status 2 and one line, ``amsearch-lab: error: ...``, naming the flag and
+its value.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import math
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
-from .strategies import STRATEGIES, get_strategy
-from .study import search
+from .storage import lock_storage
+from .strategies import STRATEGIES, GridSearch, get_strategy
+from .study import History, StorageInUse, search
 from .tasks import TASKS, get_task
 
+# the constructor arguments the CLI sets itself; --options may set only the others
+_SET_BY_CLI = ("self", "space", "seed", "minimize")
 
+
+class UsageError(Exception):
+    """A bad command line: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors end in the same one line as ours, not in a usage dump."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+# -- argument types: each names the flag and the value it refuses --------------------------------
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {low}")
+        return value
+
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+# -- plumbing: printing ---------------------------------------------------------------------------
 def _first_doc_line(obj) -> str:
     return (obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else ""
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Show a library warning as one line in the CLI's terms, without the source line."""
+    print(f"amsearch-lab: warning: {message}", file=sys.stderr)
+
+
+def _blackbox_names() -> list[str]:
+    return [name for name, cls in STRATEGIES.items() if getattr(cls, "blackbox", True) is not False]
 
 
 def _cmd_tasks(_args) -> int:
@@ -31,58 +88,135 @@ def _cmd_tasks(_args) -> int:
 
 def _cmd_strategies(_args) -> int:
     for name, cls in STRATEGIES.items():
-        print(f"{name:10s} {cls.__name__:22s} {_first_doc_line(cls)}")
+        line = f"{name:10s} {cls.__name__:22s} {_first_doc_line(cls)}"
+        if getattr(cls, "blackbox", True) is False:
+            line += " [not here: needs a differentiable objective, which no built-in task is; see amsearch_lab.hypergrad]"
+        print(line)
     return 0
 
 
+# -- search: check everything, then run ------------------------------------------------------------
+def _build_strategy(args, space, minimize: bool):
+    """The strategy the search will run, built from --strategy and --options, or a UsageError."""
+    try:
+        cls = get_strategy(args.strategy)
+    except ValueError as e:
+        raise UsageError(f"--strategy: {e}") from None
+    if getattr(cls, "blackbox", True) is False:
+        raise UsageError(
+            f"--strategy {args.strategy} needs a differentiable objective (value_and_grad, a "
+            f"hypergradient) and every built-in task is a black box; run it from Python on "
+            f"amsearch_lab.hypergrad.regression_hypergrad_task() (lesson 06), or choose one of: "
+            f"{', '.join(_blackbox_names())}")
+    options = {}
+    if args.options is not None:
+        try:
+            options = json.loads(args.options)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--options {args.options!r} is not JSON ({e}); "
+                             "pass a JSON object such as '{\"n\": 5}'") from None
+        if not isinstance(options, dict):
+            raise UsageError(f"--options {args.options!r} must be a JSON object such as '{{\"n\": 5}}'")
+    accepted = [p for p in inspect.signature(cls).parameters if p not in _SET_BY_CLI]
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        raise UsageError(f"--options {args.options!r}: {args.strategy} has no option {unknown[0]!r}; "
+                         f"its options are: {', '.join(accepted) or '(none)'}")
+    try:
+        return cls(space, seed=args.seed, minimize=minimize, **options)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--options {args.options!r}: {e}") from None
+
+
+def _check_storage(storage: Path, resume: bool) -> None:
+    """A UsageError unless the search can write ``storage`` and, for a fresh run, may replace it."""
+    if storage.is_dir():
+        raise UsageError(f"--storage {storage} is a directory; give a file path such as {storage / 'run.jsonl'}")
+    folder = storage.parent
+    while not folder.exists():  # the search creates missing folders; the nearest existing one decides
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--storage {storage}: cannot write in {folder}; choose another path")
+    if not storage.exists():
+        return
+    # a history: every line is a trial record, except that --resume drops a torn last line (a
+    # kill cut the write short) after at least one record; search() rewrites the file without it
+    try:
+        with warnings.catch_warnings(record=True) as torn:  # History.load warns of a torn last line
+            warnings.simplefilter("always")
+            history = History.load(storage)
+        is_history = not torn or (resume and len(history) > 0)
+    except (ValueError, OSError):
+        is_history = False
+    if not is_history:
+        raise UsageError(f"--storage {storage} exists and is not a trial history; choose another path or remove it")
+
+
 def _cmd_search(args) -> int:
+    # 1. check every argument; nothing has been evaluated or written yet
     try:
         task = get_task(args.task)
-        get_strategy(args.strategy)
-        options = json.loads(args.options) if args.options else {}
-        if not isinstance(options, dict):
-            raise ValueError(f"--options={args.options!r} must be a JSON object")
-    except (ValueError, json.JSONDecodeError) as e:
-        print(f"amsearch-lab: error: {e}", file=sys.stderr)
-        return 2
+    except ValueError as e:
+        raise UsageError(f"--task: {e}") from None
+    space = task.space
+    strategy = _build_strategy(args, space, task.minimize)
     storage = Path(args.storage) if args.storage else Path("runs") / f"{args.task}-{args.strategy}-seed{args.seed}.jsonl"
-    if storage.exists() and not args.resume:
-        storage.unlink()  # a fresh run; --resume continues the file instead
+    _check_storage(storage, args.resume)
+    if isinstance(strategy, GridSearch) and not strategy.shuffle and args.budget < len(strategy.grid):
+        print(f"amsearch-lab: note: the grid has {len(strategy.grid)} points; a budget of {args.budget} walks "
+              f"only the first {args.budget} in order — pass --options '{{\"shuffle\": true}}' for a random order",
+              file=sys.stderr)
+    # 2. run
     t0 = time.time()
     try:
-        history = search(task.objective, task.space, args.strategy, budget=args.budget, seed=args.seed,
-                         storage=storage, minimize=task.minimize, timeout=args.timeout,
-                         progress=not args.quiet, options=options)
-    except ValueError as e:
-        print(f"amsearch-lab: error: {e}", file=sys.stderr)
-        return 2
+        if storage.exists() and not args.resume:  # a fresh run over an old history (checked above)
+            lock = lock_storage(storage)  # never remove a history that another search is writing
+            storage.unlink()
+            lock.release()
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            warnings.filterwarnings("ignore", message="search: the grid has")  # the note above says it for the CLI
+            history = search(task.objective, space, strategy, budget=args.budget, storage=storage,
+                             minimize=task.minimize, timeout=args.timeout, progress=not args.quiet)
+    except (ValueError, OSError, StorageInUse) as e:  # --resume over another run's file; a busy or unwritable file
+        raise UsageError(f"--storage {storage}: {e}") from None
     elapsed = time.time() - t0
+    # 3. report
     failed = sum(not t.ok for t in history)
     print(f"\n{task.name}: {task.description}")
     print(f"strategy {args.strategy}, seed {args.seed}: {len(history)} trials ({failed} failed) in {elapsed:.1f} s")
-    board = history.leaderboard(args.top).drop(columns=["status", "error", "start"])
-    board = board.rename(columns={"value": task.metric, "duration": "seconds"})
-    print(board.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     best = history.best
-    if best is not None:
+    if best is None:
+        print(f"no trial succeeded; the errors are in {storage}")
+    else:
+        board = history.leaderboard(args.top).drop(columns=["status", "error", "start"])
+        board = board.rename(columns={"value": task.metric, "duration": "seconds"})
+        print(board.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print(f"best {task.metric} = {best.value:.4f} with {best.params}")
     print(f"history saved to {storage}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="amsearch-lab", description="Automated model search, headless.")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    parser = _Parser(prog="amsearch-lab", description="Automated model search, headless.", formatter_class=formatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("search", help="run a search on a built-in task and print a leaderboard")
+    s = sub.add_parser("search", help="run a search on a built-in task and print a leaderboard",
+                       formatter_class=formatter)
     s.add_argument("--task", default="iris", help=f"one of: {', '.join(TASKS)}")
-    s.add_argument("--strategy", default="random", help=f"one of: {', '.join(STRATEGIES)}")
-    s.add_argument("--budget", type=int, default=30, help="number of evaluations")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--timeout", type=float, default=None, help="seconds after which no new trial starts")
-    s.add_argument("--storage", default=None, help="JSON Lines history file (default runs/<task>-<strategy>-seed<seed>.jsonl)")
+    s.add_argument("--strategy", default="random", help=f"one of: {', '.join(_blackbox_names())}")
+    s.add_argument("--budget", type=_int_at_least(1), default=30, help="number of evaluations")
+    s.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the strategy's random choices")
+    s.add_argument("--timeout", type=_positive_seconds, default=None,
+                   help="seconds after which no new trial starts; None: no limit")
+    s.add_argument("--storage", default=None,
+                   help="JSON Lines history file, replaced by a fresh run only if it is a trial history; "
+                        "None: runs/<task>-<strategy>-seed<seed>.jsonl")
     s.add_argument("--resume", action="store_true", help="continue the storage file instead of starting afresh")
-    s.add_argument("--options", default=None, help='strategy options as JSON, e.g. \'{"step": 0.1}\'')
-    s.add_argument("--top", type=int, default=5, help="rows of the leaderboard")
+    s.add_argument("--options", default=None,
+                   help='strategy options as a JSON object, e.g. \'{"n": 5, "shuffle": true}\' for grid; '
+                        "None: the strategy's defaults")
+    s.add_argument("--top", type=_int_at_least(1), default=5, help="rows of the leaderboard")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_search)
     sub.add_parser("tasks", help="list the built-in tasks").set_defaults(func=_cmd_tasks)
@@ -91,8 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as e:
+        print(f"amsearch-lab: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
