@@ -15,8 +15,14 @@ $(VENV)/.ready: pyproject.toml scripts/install_torch.sh
 
 setup: $(VENV)/.ready
 
+# `make lab` first trusts the shipped notebooks (an untrusted notebook shows its stored widget
+# outputs as text, "VBox(children=(..."), and runs JupyterLab with --allow-root as root (a
+# container), where it refuses to start without it
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup  ## the lessons in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	find notebooks -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' -exec $(BIN)/jupyter trust {} +
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 run: setup  ## headless: a random search on iris, printed as a leaderboard
 	$(BIN)/amsearch-lab search --task iris --strategy random --budget 30 --seed 0
