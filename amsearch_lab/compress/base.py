@@ -29,7 +29,7 @@ def trained_lenet(data, epochs: int = 10, seed: int = 0, lr: float = 0.05, momen
     path = RUNS / f"lenet_300_100-seed{seed}-epochs{epochs}-lr{lr}-m{momentum}-n{len(data.x_train)}.pt"
     model = lenet_300_100(seed=seed).to(dev)
     if cache and path.exists():
-        model.load_state_dict(torch.load(path, map_location=dev))
+        model.load_state_dict(torch.load(path, map_location=dev, weights_only=True))
         return model
     fit(model, data, SGD(model.parameters(), lr, momentum=momentum), schedule=CosineDecay(lr, epochs),
         epochs=epochs, progress=False, seed=seed, device=dev)
