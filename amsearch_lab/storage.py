@@ -139,10 +139,14 @@ def check_record(record, position: int) -> None:
         raise ValueError(f"info={record['info']!r} must be an object")
 
 
+RECORD_START = '{"number": '  # how every line that ``Trial.to_json`` writes begins
+
+
 def read_records(path: Path) -> tuple[list[dict], str | None]:
     """Parse and check every line of ``path``. Returns the records and, when the last line lacks
-    its newline and does not parse or check (a write cut short by a kill), a note on that torn
-    line, which is left out; any other bad line raises ``ValueError`` naming it."""
+    its newline, does not parse or check, and begins as a record does (a write cut short by a
+    kill), a note on that torn line, which is left out; any other bad line raises ``ValueError``
+    naming it, so a file that is not a history is never taken for one and rewritten."""
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")  # the piece after the last newline is "" unless the last write was torn
     records, torn = [], None
@@ -156,7 +160,7 @@ def read_records(path: Path) -> tuple[list[dict], str | None]:
             record = json.loads(line)
             check_record(record, len(records))
         except ValueError as e:  # json.JSONDecodeError is a ValueError
-            if last:
+            if last and line.startswith(RECORD_START):
                 torn = f"skipping the torn last line {i + 1} ({e})"
                 continue
             raise ValueError(f"{path}: line {i + 1} is not a valid trial record: {e}") from None

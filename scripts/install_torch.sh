@@ -12,9 +12,9 @@ PY=${1:-python3}
 if "$PY" -c "import torch" 2>/dev/null; then
   echo "torch $("$PY" -c 'import torch; print(torch.__version__)') is already installed"
 elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  "$PY" -m pip install "torch>=2.2"
+  "$PY" -m pip install "torch>=2.6"
 elif [ "$(uname -s)" = "Darwin" ]; then
-  "$PY" -m pip install "torch>=2.2"
+  "$PY" -m pip install "torch>=2.6"
 elif "$PY" -m pip install "torch==2.13.0+cpu" 2>/dev/null; then
   echo "installed torch 2.13.0+cpu from pip's configured sources"
 else

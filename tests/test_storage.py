@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from amsearch_lab import Choice, Float, History, Int, Space, search
-from amsearch_lab.storage import StorageInUse, check_record, same_stored, stored_form
+from amsearch_lab.storage import RECORD_START, StorageInUse, check_record, same_stored, stored_form
 from amsearch_lab.strategies import RandomSearch
 
 
@@ -128,6 +128,7 @@ def test_only_a_last_line_without_its_newline_is_torn(tmp_path):
 def test_check_record_accepts_what_search_writes(tmp_path):
     for i, line in enumerate(stored(tmp_path / "h.jsonl")):
         check_record(json.loads(line), i)
+        assert line.startswith(RECORD_START)  # what tells a torn record from a file that is no history
 
 
 # -- resume -------------------------------------------------------------------------------------------
@@ -236,3 +237,11 @@ def test_a_strategy_built_on_another_space_is_refused():
     other = Space({"y": Float(0.0, 1.0)})
     with pytest.raises(ValueError, match="built on a space of \\['y'\\]"):
         search(quadratic, space(), RandomSearch(other, seed=0), budget=3, progress=False)
+
+
+def test_a_file_that_is_not_a_history_is_never_rewritten(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk")  # one line, no newline: not a torn record
+    with pytest.raises(ValueError, match="line 1 is not a valid trial record"):
+        search(quadratic, space(), "random", budget=3, seed=0, storage=notes, progress=False)
+    assert notes.read_text() == "remember the milk"
