@@ -265,3 +265,24 @@ def test_numpy_values_and_params_are_stored_as_plain_json(tmp_path):
     for line in path.read_text().splitlines():
         record = json.loads(line)
         assert isinstance(record["value"], float) and isinstance(record["params"]["k"], int)
+
+
+@pytest.mark.parametrize("strategy, options", [("evolution", {"population": 3}), ("genetic", {"population": 2}),
+                                               ("greedy", {"scale": 0.01})])
+def test_an_option_the_user_chose_never_conflicts_with_a_default(strategy, options):
+    history = search(quadratic, space(), strategy, budget=8, seed=0, progress=False, options=options)
+    assert len(history) == 8
+
+
+def test_a_gradient_step_above_the_default_cap_is_accepted():
+    from amsearch_lab.strategies import GradientSearch
+
+    class Bowl:
+        def __call__(self, p):
+            return p["x"] ** 2
+
+        def value_and_grad(self, p):
+            return p["x"] ** 2, {"x": 2 * p["x"]}
+
+    strategy = GradientSearch(Space({"x": Float(-1.0, 1.0)}), seed=0, objective=Bowl(), lr=1.0)
+    assert strategy.max_lr == 1.0

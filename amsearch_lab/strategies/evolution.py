@@ -34,14 +34,17 @@ class RegularizedEvolution(Strategy):
     """Aging evolution with tournament selection and one-dimension mutation (see the module).
 
     population   individuals kept alive (the paper's P)
-    sample_size  individuals per tournament (the paper's S); 1 = random parent, P = the best
+    sample_size  individuals per tournament (the paper's S); 1 = random parent, P = the best;
+                 default ``min(5, population)``
     scale        step of a mutation on a continuous Float, as a fraction of its unit range
     """
 
-    def __init__(self, space, seed=None, minimize=True, population=20, sample_size=5, scale=0.1):
+    def __init__(self, space, seed=None, minimize=True, population=20, sample_size=None, scale=0.1):
         super().__init__(space, seed=seed, minimize=minimize)
         if not (isinstance(population, numbers.Integral) and population >= 2):
             raise ValueError(f"RegularizedEvolution: population={population!r} must be an integer >= 2")
+        if sample_size is None:  # a default never conflicts with a population the user chose
+            sample_size = min(5, population)
         if not (isinstance(sample_size, numbers.Integral) and 1 <= sample_size <= population):
             raise ValueError(f"RegularizedEvolution: sample_size={sample_size!r} must be an integer "
                              f"in [1, population={population}]")

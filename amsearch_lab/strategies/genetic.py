@@ -96,7 +96,8 @@ class GeneticSearch(Strategy):
     """A generational GA with elitism, asked one individual at a time (see the module).
 
     population      individuals per generation
-    tournament      individuals per tournament (selection pressure; 1 = random parents)
+    tournament      individuals per tournament (selection pressure; 1 = random parents);
+                    default ``min(3, population)``
     crossover       ``"uniform"`` (default), ``"sbx"`` or ``"blend"`` for numeric genes; a Choice
                     block always comes whole from one parent
     crossover_prob  probability that two parents are crossed (else the children are copies)
@@ -111,11 +112,13 @@ class GeneticSearch(Strategy):
     (``sigma=0.2``, one gene in ``n_params`` on average) and uniform crossover beat SBX/BLX.
     """
 
-    def __init__(self, space, seed=None, minimize=True, population=10, tournament=3, crossover="uniform",
+    def __init__(self, space, seed=None, minimize=True, population=10, tournament=None, crossover="uniform",
                  crossover_prob=0.9, eta=15.0, alpha=0.5, mutation_prob=None, sigma=0.2, elitism=1):
         super().__init__(space, seed=seed, minimize=minimize)
         if not (isinstance(population, numbers.Integral) and population >= 2):
             raise ValueError(f"GeneticSearch: population={population!r} must be an integer >= 2")
+        if tournament is None:  # a default never conflicts with a population the user chose
+            tournament = min(3, population)
         if not (isinstance(tournament, numbers.Integral) and 1 <= tournament <= population):
             raise ValueError(f"GeneticSearch: tournament={tournament!r} must be an integer in [1, population={population}]")
         if crossover not in CROSSOVERS:

@@ -41,13 +41,14 @@ class GradientSearch(Strategy):
                just evaluated is read back in ``tell``; a ``HypergradTask`` caches it, so nothing
                is trained twice.
     lr         first step length eta in unit-cube coordinates
-    grow       factor on eta after an improving step (at most ``max_lr``); a failed one halves it
+    grow       factor on eta after an improving step (at most ``max_lr``, default ``max(0.5, lr)``);
+               a failed one halves it
     start      first point; default: a random point of the space
     """
 
     blackbox = False  # needs value_and_grad: not part of the black-box contract tests and bench
 
-    def __init__(self, space, seed=None, minimize=True, objective=None, lr=0.1, grow=1.5, max_lr=0.5, start=None):
+    def __init__(self, space, seed=None, minimize=True, objective=None, lr=0.1, grow=1.5, max_lr=None, start=None):
         super().__init__(space, seed=seed, minimize=minimize)
         if not callable(getattr(objective, "value_and_grad", None)):
             raise ValueError(
@@ -62,6 +63,8 @@ class GradientSearch(Strategy):
             raise ValueError(f"GradientSearch: lr={lr!r} must be > 0")
         if not (isinstance(grow, numbers.Real) and grow >= 1):
             raise ValueError(f"GradientSearch: grow={grow!r} must be >= 1")
+        if max_lr is None:  # a default never conflicts with a step the user chose
+            max_lr = max(0.5, lr)
         if not (isinstance(max_lr, numbers.Real) and max_lr >= lr):
             raise ValueError(f"GradientSearch: max_lr={max_lr!r} must be >= lr={lr!r}")
         if start is not None:

@@ -30,18 +30,20 @@ class GreedySearch(Strategy):
 
     scale      first step, as a fraction of each continuous Float's (log) unit range
     shrink     factor applied to ``scale`` after a sweep without a move, in (0, 1)
-    min_scale  below this step the search is stuck: restart or stop
+    min_scale  below this step the search is stuck: restart or stop; default ``min(0.02, scale)``
     restart    ``True``: restart from a random unevaluated point when stuck; ``False``: stop
     start      the first centre (``params``); default: a random point
     """
 
-    def __init__(self, space, seed=None, minimize=True, scale=0.25, shrink=0.5, min_scale=0.02,
+    def __init__(self, space, seed=None, minimize=True, scale=0.25, shrink=0.5, min_scale=None,
                  restart=True, start=None):
         super().__init__(space, seed=seed, minimize=minimize)
         if not (isinstance(scale, numbers.Real) and 0 < scale <= 1):
             raise ValueError(f"GreedySearch: scale={scale!r} must be in (0, 1]")
         if not (isinstance(shrink, numbers.Real) and 0 < shrink < 1):
             raise ValueError(f"GreedySearch: shrink={shrink!r} must be in (0, 1)")
+        if min_scale is None:  # a default never conflicts with a scale the user chose
+            min_scale = min(0.02, scale)
         if not (isinstance(min_scale, numbers.Real) and 0 < min_scale <= scale):
             raise ValueError(f"GreedySearch: min_scale={min_scale!r} must be in (0, scale={scale!r}]")
         if start is not None:
