@@ -4,7 +4,8 @@ Notation (shapes in brackets), the same symbols as lesson 04
 -------------------------------------------------------------
 n            number of observations;  d  number of input dimensions;  m  number of new points
 X   (n, d)   inputs, in the unit cube [0, 1]^d (the search space's encoding)
-y   (n,)     outputs; the GP models the standardised z = (y - ȳ) / s_y  (s_y: standard deviation)
+y   (n,)     outputs; the GP models the standardised z = (y - ȳ) / s_y  (s_y: standard deviation),
+             computed by ``standardize`` so that no finite y can overflow it (see there)
 ℓ   (d,)     length scales, one per input dimension (ARD, automatic relevance determination)
 σ_f²         signal variance, the prior variance of f(x)
 σ_n²         noise variance, added to the diagonal
@@ -42,7 +43,8 @@ import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
-__all__ = ["KERNELS", "kernel_matrix", "log_marginal_likelihood", "log_prior", "GaussianProcess", "one_blas_thread"]
+__all__ = ["KERNELS", "kernel_matrix", "log_marginal_likelihood", "log_prior", "standardize", "GaussianProcess",
+           "one_blas_thread"]
 
 SQRT5 = math.sqrt(5.0)
 KERNELS = ("matern52", "rbf")
@@ -132,6 +134,31 @@ def log_prior(theta) -> tuple[float, np.ndarray]:
     return value, grad
 
 
+def standardize(y) -> tuple[np.ndarray, float, float]:
+    """z = (y - ȳ) / s_y, and ȳ, s_y (s_y = 1 when every y is equal), for any finite y.
+
+    The textbook formula breaks at the ends of the float range: with |y| near 1e155 the squares
+    in s_y overflow (s_y = inf, so every z is 0 and the model sees a flat function), with two
+    values near ±1e308 already the sum in ȳ does, and with values near 5e-324 the squares
+    underflow to 0 (s_y = 0). So the formula is evaluated on y / 2^e, where 2^e is the power of two
+    just above max |y| (``frexp``): then |y / 2^e| < 1, nothing can overflow, and dividing by a
+    power of two only changes the exponent, so it is *exact*. z is bit for bit the textbook value
+    wherever that one is finite, ȳ and s_y are returned in the units of y (both at most max |y|).
+    It is the same idea as LAPACK's ``dnrm2``, which scales before squaring (Blue, 1978, "A safe,
+    portable algorithm for computing the Euclidean norm"); Optuna's and BoTorch's ``standardize``
+    use the textbook formula.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.size == 0 or not np.all(np.isfinite(y)):
+        raise ValueError(f"standardize: y={y!r} must be non-empty and finite")
+    e = int(np.frexp(np.max(np.abs(y)))[1])  # max |y| < 2^e
+    scaled = np.ldexp(y, -e)  # y / 2^e, exact
+    mean, std = np.mean(scaled), np.std(scaled)
+    if std == 0:  # a constant y: z = 0
+        return np.zeros_like(y), float(np.ldexp(mean, e)), 1.0
+    return (scaled - mean) / std, float(np.ldexp(mean, e)), float(np.ldexp(std, e))
+
+
 class GaussianProcess:
     """A GP regressor on the unit cube with standardised outputs.
 
@@ -193,9 +220,7 @@ class GaussianProcess:
             raise ValueError(f"GaussianProcess.fit: n_restarts={n_restarts!r} must be a non-negative integer")
         d = X.shape[1]
         # 1. standardise the outputs: z has mean 0 and standard deviation 1
-        self.y_mean_ = float(np.mean(y))
-        self.y_std_ = float(np.std(y)) if np.std(y) > 0 else 1.0
-        z = (y - self.y_mean_) / self.y_std_
+        z, self.y_mean_, self.y_std_ = standardize(y)
         # 2. choose θ: the best of several L-BFGS-B runs on -(log likelihood + log prior)
         theta = self._initial_theta(d)
         if optimize:

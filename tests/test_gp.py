@@ -1,5 +1,10 @@
 """The Gaussian process against scikit-learn's GaussianProcessRegressor (same kernel, fixed
-hyperparameters) and its analytic gradients against finite differences."""
+hyperparameters), its analytic gradients against finite differences, and its standardisation
+against the exact rational value at the ends of the float range."""
+
+import math
+import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -7,7 +12,7 @@ from scipy.optimize import approx_fprime
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Matern
 
-from amsearch_lab.gp import GaussianProcess, log_marginal_likelihood, log_prior
+from amsearch_lab.gp import GaussianProcess, log_marginal_likelihood, log_prior, standardize
 
 LENGTHSCALES = np.array([0.3, 0.5, 0.8])
 SIGNAL_VAR, NOISE_VAR = 1.7, 1e-2
@@ -102,3 +107,57 @@ def test_bad_data_is_refused():
         GaussianProcess().fit(np.zeros((2, 1)), [1.0, np.nan])
     with pytest.raises(ValueError, match="shape"):
         GaussianProcess().fit(np.zeros((3, 1)), [1.0, 2.0])
+
+
+def exact_z(y):
+    """The textbook z = (y - ȳ) / s_y evaluated in exact rationals, rounded once at the end."""
+    y = [Fraction(v) for v in y]
+    mean = sum(y) / len(y)
+    var = sum((v - mean) ** 2 for v in y) / len(y)
+    return np.array([math.copysign(math.sqrt(float((v - mean) ** 2 / var)), v - mean) for v in y])
+
+
+def test_standardize_is_the_textbook_formula_bit_for_bit_on_ordinary_data():
+    rng = np.random.default_rng(0)
+    for scale in (1e-5, 1.0, 1e5):
+        y = 3.0 + scale * rng.standard_normal(20)
+        z, mean, std = standardize(y)
+        assert np.array_equal(z, (y - y.mean()) / y.std()) and mean == y.mean() and std == y.std()
+    assert standardize([7.0, 7.0])[0].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("y", [[1e308, -1e308, 0.5], [1e155, 3e155, 2e155], [1.0, 1e300, 2e300, -3e300],
+                               [5e-324, 0.0, 1e-323], [1e-308, 3e-308, 2e-308], [1e308, 1e308, 0.1, 0.3]])
+def test_standardize_neither_overflows_nor_underflows(y):
+    """The textbook formula gives z = 0 everywhere (s_y = inf) or NaN on these; scaled by a
+    power of two first, z is the exact value to rounding."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z, mean, std = standardize(y)
+    np.testing.assert_allclose(z, exact_z(y), rtol=1e-12, atol=1e-14)
+    assert np.isfinite(mean) and 0 < std < np.inf
+
+
+@pytest.mark.parametrize("k", [-1000, 1000])
+def test_the_fit_does_not_depend_on_the_scale_of_y(k):
+    """A GP of y·2^k is the GP of y, bit for bit, while y·2^k is a normal float (2^1000 ≈ 1e301:
+    before the scaled standardisation its squares overflowed and every z was 0)."""
+    X, y, X_new = data(n=12)
+    gp, scaled = GaussianProcess().fit(X, y), GaussianProcess().fit(X, np.ldexp(y, k))
+    np.testing.assert_array_equal(scaled.z_, gp.z_)
+    np.testing.assert_array_equal(scaled.theta_, gp.theta_)
+    np.testing.assert_array_equal(scaled.predict(X_new), np.ldexp(gp.predict(X_new), k))
+
+
+def test_a_plateau_at_the_largest_float_is_modelled_not_flattened():
+    X = np.linspace(0, 1, 8)[:, None]
+    y = np.where(X[:, 0] > 0.5, 1e308, X[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gp = GaussianProcess().fit(X, y)
+        mean = gp.predict(X)
+    plateau = X[:, 0] > 0.5
+    # a step, not z = 0 everywhere (the detail of the low half, 1e-308 of the step, is below float
+    # resolution here: BayesianOptimization pulls such outliers in first, see warp_outliers)
+    np.testing.assert_array_equal(gp.z_, np.where(plateau, 1.0, -1.0))
+    np.testing.assert_allclose(mean, y, atol=0.05 * 1e308)  # the fit's noise, at the step's scale

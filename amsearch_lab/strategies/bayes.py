@@ -12,7 +12,8 @@ posterior μ(x), σ(x) (standardised units), the best loss seen so far f* and
 - Upper Confidence Bound UCB(x) = -μ(x) + √β σ(x)   (the lower confidence bound of the loss, negated)
 
 EI and PI are maximised through their logarithms: EI underflows to 0 far from the data (z ≪ 0),
-which leaves the optimiser a flat landscape; log EI stays finite and keeps its slope.
+which leaves the optimiser a flat landscape; log EI stays finite and keeps its slope. Where σ = 0
+(or is so small that z overflows) each function returns its limit σ → 0, never a NaN.
 
 Each acquisition function returns ``(value, ∂value/∂μ, ∂value/∂σ)`` so that the chain rule
 with the GP's ``posterior_grad`` gives the gradient in x for L-BFGS-B.
@@ -37,15 +38,45 @@ LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 # -- acquisition functions -------------------------------------------------------------------------
-def _z(mean, std, best, xi):
-    return (best - xi - np.asarray(mean, dtype=float)) / np.asarray(std, dtype=float)
+def _improvement(mean, std, best, xi):
+    """d = f* - ξ - μ, σ and z = d / σ, broadcast to one shape, and the mask ``point`` of the
+    points whose posterior is a point mass as far as floats can tell: σ = 0, or σ so small next
+    to d that d / σ overflows. There each acquisition function takes its limit σ → 0, and ``z``
+    holds 0 only as a placeholder."""
+    d = best - xi - np.asarray(mean, dtype=float)
+    std = np.asarray(std, dtype=float)
+    if not np.all(std >= 0):
+        raise ValueError(f"std={float(std[~(std >= 0)].flat[0])!r} must be >= 0 (a posterior standard deviation)")
+    d, std = np.broadcast_arrays(d, std)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = d / std
+    point = ~np.isfinite(z)
+    return d, std, np.where(point, 0.0, z), point
+
+
+def _pdf(z: np.ndarray) -> np.ndarray:
+    """φ(z); exactly 0 once z² overflows (|z| > 1.3e154)."""
+    with np.errstate(over="ignore"):
+        return np.exp(-0.5 * z**2 - LOG_SQRT_2PI)
+
+
+def _usable_slopes(value, d_mean, d_std):
+    """Plumbing for the log acquisitions: where the value is -inf (nothing to gain there) the
+    slopes are 0, not the NaN or ±inf of the formulas; a slope steeper than any float (σ → 0 at
+    z ≪ 0) saturates at ± the largest float, so that an optimiser never receives inf or NaN."""
+    gone, top = value == -np.inf, np.finfo(float).max
+    return value, np.where(gone, 0.0, np.clip(d_mean, -top, top)), np.where(gone, 0.0, np.clip(d_std, -top, top))
 
 
 def expected_improvement(mean, std, best: float, xi: float = 0.0) -> np.ndarray:
     """EI = σ (z Φ(z) + φ(z)), z = (f* - ξ - μ) / σ: the closed form, as in the textbooks
-    (it rounds to 0 once z < -38; use ``log_expected_improvement`` to rank such points)."""
-    z = _z(mean, std, best, xi)
-    return np.asarray(std) * (z * ndtr(z) + np.exp(-0.5 * z**2 - LOG_SQRT_2PI))
+    (it rounds to 0 once z < -38; use ``log_expected_improvement`` to rank such points).
+
+    At σ = 0 it is the limit σ → 0, EI = max(f* - ξ - μ, 0): the improvement of a value that is
+    known; so it is wherever z overflows (σ below about 5e-309 |f* - ξ - μ|), where the closed form
+    is exactly that limit in floats (Φ(z) is 0 or 1 and σ φ(z) is 0)."""
+    d, std, z, point = _improvement(mean, std, best, xi)
+    return np.where(point, np.maximum(d, 0.0), std * (z * ndtr(z) + _pdf(z)))
 
 
 def _log_h(z: np.ndarray):
@@ -53,19 +84,21 @@ def _log_h(z: np.ndarray):
 
     For z = -u < -1, h(z) = φ(z) (1 - u R(u)) with the Mills ratio R(u) = Φ(-u)/φ(u) =
     √(π/2) erfcx(u/√2); for u > 1000 the series 1 - u R(u) = u⁻² - 3 u⁻⁴ + ... avoids cancellation.
+    Beyond u ≈ 1e154, log h is -inf (it is below -1e308) and the ratios are inf.
     """
     z = np.asarray(z, dtype=float)
     log_h, cdf_ratio, pdf_ratio = (np.empty_like(z) for _ in range(3))
     mid = z > -1.0
     zm = z[mid]
-    pdf, cdf = np.exp(-0.5 * zm**2 - LOG_SQRT_2PI), ndtr(zm)
+    pdf, cdf = _pdf(zm), ndtr(zm)
     h = zm * cdf + pdf
     log_h[mid], cdf_ratio[mid], pdf_ratio[mid] = np.log(h), cdf / h, pdf / h
     u = -z[~mid]
     mills = math.sqrt(math.pi / 2) * erfcx(u / math.sqrt(2))
-    one_minus = np.where(u < 1e3, 1.0 - u * mills, u**-2.0 - 3.0 * u**-4.0)
-    log_h[~mid] = -0.5 * u**2 - LOG_SQRT_2PI + np.log(one_minus)
-    cdf_ratio[~mid], pdf_ratio[~mid] = mills / one_minus, 1.0 / one_minus
+    with np.errstate(over="ignore", divide="ignore"):
+        one_minus = np.where(u < 1e3, 1.0 - u * mills, u**-2.0 - 3.0 * u**-4.0)
+        log_h[~mid] = -0.5 * u**2 - LOG_SQRT_2PI + np.log(one_minus)
+        cdf_ratio[~mid], pdf_ratio[~mid] = mills / one_minus, 1.0 / one_minus
     return log_h, cdf_ratio, pdf_ratio
 
 
@@ -73,37 +106,113 @@ def log_expected_improvement(mean, std, best: float, xi: float = 0.0):
     """log EI = log σ + log(z Φ(z) + φ(z)), computed without underflow, and its derivatives
 
     ∂ log EI / ∂μ = -Φ(z) / (σ h(z)),    ∂ log EI / ∂σ = φ(z) / (σ h(z)).
+
+    At σ = 0 (or z overflowing) the limit σ → 0: log EI = log(f* - ξ - μ), ∂/∂μ = -1/(f* - ξ - μ),
+    ∂/∂σ = 0 (EI - (f* - ξ - μ) vanishes faster than any power of σ) where f* - ξ - μ > 0, and
+    log EI = -inf elsewhere. Wherever log EI = -inf both slopes are 0.
     """
-    std = np.asarray(std, dtype=float)
-    log_h, cdf_ratio, pdf_ratio = _log_h(_z(mean, std, best, xi))
-    return np.log(std) + log_h, -cdf_ratio / std, pdf_ratio / std
+    d, std, z, point = _improvement(mean, std, best, xi)
+    log_h, cdf_ratio, pdf_ratio = _log_h(z)
+    gain = np.where(d > 0, d, 1.0)  # d where the limit is finite (1 elsewhere: a placeholder)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        value = np.where(point, np.where(d > 0, np.log(gain), -np.inf), np.log(std) + log_h)
+        d_mean = np.where(point, np.where(d > 0, -1.0 / gain, 0.0), -cdf_ratio / std)
+        d_std = np.where(point, 0.0, pdf_ratio / std)
+    return _usable_slopes(value, d_mean, d_std)
 
 
 def probability_of_improvement(mean, std, best: float, xi: float = 0.0) -> np.ndarray:
-    """PI = Φ(z), z = (f* - ξ - μ) / σ."""
-    return ndtr(_z(mean, std, best, xi))
+    """PI = Φ(z), z = (f* - ξ - μ) / σ.
+
+    At σ = 0 it is the probability under the point mass at μ, the indicator [μ < f* - ξ]; that
+    is the limit σ → 0 except at μ = f* - ξ exactly, where Φ(0) = 1/2 for every σ > 0 but a known
+    value equal to the target improves on nothing (PI = 0)."""
+    d, _, z, point = _improvement(mean, std, best, xi)
+    return np.where(point, (d > 0).astype(float), ndtr(z))
 
 
 def log_probability_of_improvement(mean, std, best: float, xi: float = 0.0):
     """log PI = log Φ(z) and its derivatives, with λ(z) = φ(z)/Φ(z):
 
     ∂ log PI / ∂μ = -λ(z) / σ,    ∂ log PI / ∂σ = -z λ(z) / σ.
+
+    λ is computed as √(2/π) / erfcx(-z/√2) (since Φ(z) = erfcx(-z/√2) e^{-z²/2} / 2), which stays
+    accurate for z ≪ 0 where exp(log φ(z) - log Φ(z)) subtracts two huge, nearly equal numbers.
+    At σ = 0 (or z overflowing): log PI = 0 with slopes 0 where μ < f* - ξ (λ → 0 faster than σ),
+    -inf with slopes 0 elsewhere (see ``probability_of_improvement``).
     """
-    std = np.asarray(std, dtype=float)
-    z = _z(mean, std, best, xi)
-    log_pi = log_ndtr(z)
-    lam = np.exp(-0.5 * z**2 - LOG_SQRT_2PI - log_pi)
-    return log_pi, -lam / std, -z * lam / std
+    d, std, z, point = _improvement(mean, std, best, xi)
+    lam = math.sqrt(2 / math.pi) / erfcx(-z / math.sqrt(2))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        value = np.where(point, np.where(d > 0, 0.0, -np.inf), log_ndtr(z))
+        d_mean = np.where(point, 0.0, -lam / std)
+        d_std = np.where(point, 0.0, -z * lam / std)
+    return _usable_slopes(value, d_mean, d_std)
 
 
 def upper_confidence_bound(mean, std, best: float = 0.0, beta: float = 4.0):
     """UCB = -μ + √β σ (``best`` is unused: UCB does not look at the incumbent), and its
-    derivatives ∂/∂μ = -1, ∂/∂σ = √β. Larger β explores more."""
+    derivatives ∂/∂μ = -1, ∂/∂σ = √β. Larger β explores more. (σ = 0 needs no special case.)"""
     mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
     return -mean + math.sqrt(beta) * std, -np.ones_like(mean), math.sqrt(beta) * np.ones_like(std)
 
-
 ACQUISITIONS = {"ei": log_expected_improvement, "pi": log_probability_of_improvement, "ucb": upper_confidence_bound}
+
+
+# -- the model's data and the local starts -----------------------------------------------------------
+def warp_outliers(losses, reach: float = 1e4) -> np.ndarray:
+    """The losses with their far outliers pulled in, in rank order: what the GP is fitted to.
+
+    One diverged run with a loss of 1e30, or a plateau of 1e308 over half the space, takes over
+    the standardisation: next to it the ordinary losses get nearly the same z, the model sees
+    them as flat and no longer knows which of them is better. An *outlier* here is a distinct
+    loss more than ``reach`` interquartile ranges beyond the quartiles, outside
+    [q1 - reach IQR, q3 + reach IQR] (Tukey's fences, Tukey 1977, *Exploratory Data Analysis*,
+    with a far longer reach than his 1.5 or 3). The default 1e4 = 1/√noise_min: a bulk that far
+    from a point shrinks, once standardised, below the GP's smallest noise standard deviation
+    (√1e-8 = 1e-4), which is where the model stops seeing it. The quartiles are those of the
+    *distinct* losses, so a plateau counts once however many trials sit on it.
+
+    The m outliers above the fences become t + IQR k/m, with t the largest loss inside them and
+    k = 1 for the smallest outlier, ..., m for the largest; those below become b - IQR k/m (b the
+    smallest inside, k = m for the lowest). So outliers keep their order but not their size, as
+    the worse half does in Google Vizier's half-rank output warping (``HalfRankComponent`` in
+    google/vizier, ``vizier/_src/algorithms/designers/gp/output_warpers.py``). Every other loss is returned unchanged: on ordinary data
+    (the test functions of ``bench hpo`` never reach 1e4 IQRs) the model is the plain one. The
+    outliers only enter through comparisons, so even ±1e308 overflows nothing.
+    """
+    losses = np.asarray(losses, dtype=float)
+    distinct = np.unique(losses)  # sorted
+    q1 = np.quantile(distinct, 0.25, method="lower")  # values of the data: no interpolation
+    q3 = np.quantile(distinct, 0.75, method="higher")
+    with np.errstate(over="ignore"):  # fences beyond the float range: no outlier on that side
+        iqr = q3 - q1
+        inside = (distinct >= q1 - reach * iqr) & (distinct <= q3 + reach * iqr)
+    top, bottom = distinct[inside].max(), distinct[inside].min()
+    above, below = distinct[distinct > top], distinct[distinct < bottom]
+    warped = losses.copy()
+    up, down = losses > top, losses < bottom
+    warped[up] = top + iqr * (np.searchsorted(above, losses[up]) + 1) / max(len(above), 1)
+    warped[down] = bottom - iqr * (len(below) - np.searchsorted(below, losses[down])) / max(len(below), 1)
+    return warped
+
+
+def local_starts(values: np.ndarray, n: int, rng: np.random.Generator) -> list[int]:
+    """Indices of up to ``n`` candidates to refine: the best score, then ``n - 1`` more drawn
+    without replacement with probability ∝ exp(value - max) (for log EI: ∝ EI), which spreads
+    the starts over several promising regions. Only finite scores take part: a -inf (nothing to
+    gain) or NaN score is never a start, and exp(-inf - (-inf)) = NaN never reaches the draw."""
+    finite = np.flatnonzero(np.isfinite(values))
+    if n == 0 or len(finite) == 0:
+        return []
+    best = finite[np.argmax(values[finite])]
+    weights = np.exp(values[finite] - values[best])
+    weights[finite == best] = 0.0
+    n_more = min(n - 1, int(np.count_nonzero(weights)))
+    chosen = [int(best)]
+    if n_more > 0:
+        chosen += [int(i) for i in rng.choice(finite, size=n_more, replace=False, p=weights / weights.sum())]
+    return chosen
 
 
 # -- the strategy ------------------------------------------------------------------------------------
@@ -126,7 +235,9 @@ class BayesianOptimization(Strategy):
     continuous Floats, so the GP and the acquisition always see points of the space. A point
     that was already evaluated is never proposed again; the best unseen candidate is taken.
     Failed trials enter the GP with the worst loss seen so far: the model learns to avoid the
-    region without an infinite value wrecking the standardisation.
+    region without an infinite value wrecking the standardisation. Losses so far from the others
+    that they would flatten the model (a plateau at 1e308, a diverged run) are pulled in next to
+    them first, keeping their order (``warp_outliers``).
     """
 
     def __init__(self, space, seed=None, minimize=True, acquisition="ei", n_initial=10, init="sobol",
@@ -243,8 +354,8 @@ class BayesianOptimization(Strategy):
         return self._random_unseen() if u is None else self.space.decode(u)
 
     def _maximise_acquisition(self, losses: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
-        # 1. the data: failed trials take the worst successful loss
-        y = np.where(ok, losses, losses[ok].max())
+        # 1. the data: failed trials take the worst successful loss; far outliers are pulled in
+        y = warp_outliers(np.where(ok, losses, losses[ok].max()), reach=1 / math.sqrt(self.gp.noise_min))
         # 2. fit the GP (warm-started from the last step's hyperparameters)
         self.gp.fit(self.X, y, n_restarts=self.n_restarts, rng=self.rng)
         best = float(np.min(self.gp.z_[ok]))
@@ -258,16 +369,10 @@ class BayesianOptimization(Strategy):
         # 3. score many quasi-random candidates, each rounded to a valid point first
         candidates = self._candidates()  # (n_candidates, n_unit)
         values = score(candidates)
-        # 4. refine with L-BFGS-B over the continuous columns, from the best candidate, the
-        #    incumbent and n_local - 1 more candidates drawn with probability ∝ exp(value - max)
-        #    (for EI: ∝ EI), which spreads the starts over several promising regions
+        # 4. refine with L-BFGS-B over the continuous columns, from the incumbent and n_local
+        #    candidates: the best one and more drawn with probability ∝ exp(value - max)
         if self.n_local > 0 and len(self.continuous) > 0:
-            weights = np.exp(values - values.max())
-            weights[np.argmax(values)] = 0.0
-            n_more = min(self.n_local - 1, int(np.count_nonzero(weights)))
-            chosen = [int(np.argmax(values))]
-            if n_more > 0:
-                chosen += list(self.rng.choice(len(values), size=n_more, replace=False, p=weights / weights.sum()))
+            chosen = local_starts(values, self.n_local, self.rng)
             incumbent = self.X[ok][np.argmin(losses[ok])]
             starts = np.vstack([candidates[chosen], incumbent])
             refined = self.round_to_space(self._refine(starts, acquisition, best, option))
