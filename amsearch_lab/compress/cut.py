@@ -70,6 +70,11 @@ def global_random_cut(model: nn.Module, amount: float, seed: int | torch.Generat
 
 
 def random_neurons(n: int, amount: float, seed: int | torch.Generator = 0) -> torch.Tensor:
-    """Indices (sorted) of the ``n - round(amount * n)`` neurons a random structured cut keeps."""
-    n_keep = n - n_to_prune(amount, n)
+    """Indices (sorted) of the ``max(1, n - round(amount * n))`` neurons a random structured cut
+    keeps out of ``n``: at least one, as ``structured.keep_top`` does, because a layer without
+    neurons is no layer (a Conv2d with 0 channels fails in its forward pass; a Linear with 0
+    outputs turns the network into a constant). ``random_neurons(4, 0.9)`` keeps 1, not 0."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"random_neurons: n={n!r} must be a positive integer (the layer's neurons)")
+    n_keep = max(1, n - n_to_prune(amount, n))
     return torch.randperm(n, generator=_generator(seed))[:n_keep].sort().values

@@ -1,12 +1,20 @@
-"""Random cutting: the same draw as torch.nn.utils.prune.random_unstructured, exact counts, seeds."""
+"""Random cutting: the same draw as torch.nn.utils.prune.random_unstructured, exact counts, seeds,
+and a structured cut that always leaves a layer at least one neuron."""
 
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from amsearch_lab.compress import global_random_cut, global_random_masks, random_mask, random_neurons
-from amsearch_lab.models import mlp
+from amsearch_lab.compress import (
+    global_random_cut,
+    global_random_masks,
+    hidden_layers,
+    random_mask,
+    random_neurons,
+    shrink,
+)
+from amsearch_lab.models import mlp, small_cnn
 
 
 @pytest.mark.parametrize("amount", [0.1, 0.5, 0.93])
@@ -49,3 +57,25 @@ def test_random_neurons():
     assert torch.equal(keep, random_neurons(300, 0.5, seed=0))
     with pytest.raises(ValueError, match="seed='x'"):
         random_neurons(3, 0.5, seed="x")
+
+
+@pytest.mark.parametrize("n, amount", [(4, 0.9), (1, 0.5), (3, 1.0), (300, 0.999)])
+def test_random_neurons_keeps_at_least_one(n, amount):
+    """round(0.9 * 4) = 4 of 4 neurons used to be cut, leaving a layer with no neurons."""
+    keep = random_neurons(n, amount, seed=0)
+    assert len(keep) == max(1, n - round(amount * n)) and 0 <= int(keep.min()) and int(keep.max()) < n
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_network_cut_to_one_channel_per_layer_still_runs(seed):
+    model = small_cnn(seed=0)
+    keep = {i: random_neurons(model[i].weight.shape[0], 0.99, seed=seed) for i in hidden_layers(model)}
+    small = shrink(model, keep)
+    assert [small[i].weight.shape[0] for i in hidden_layers(small)] == [1, 1, 1]
+    with torch.no_grad():
+        assert small(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_random_neurons_names_a_bad_n():
+    with pytest.raises(ValueError, match="n=0"):
+        random_neurons(0, 0.5)

@@ -1,4 +1,5 @@
-"""Merging: identical or positively scaled neurons merge exactly; similarity equals scikit-learn's."""
+"""Merging: identical or positively scaled neurons merge exactly, so do dead neurons (scale 0) and
+copies at the ends of float32's range; similarity equals scikit-learn's."""
 
 import numpy as np
 import pytest
@@ -54,3 +55,52 @@ def test_similarity_equals_sklearn_and_pairs_respect_threshold():
     assert len(merge_pairs(w, b, threshold=0.6, max_pairs=1)) == 1
     with pytest.raises(ValueError, match="threshold=1.5"):
         merge_pairs(w, b, threshold=1.5)
+
+
+def _with_dead_neurons(dead):
+    """A 2-5-3 ReLU network: three live hidden neurons 120° apart (pairwise cosine -1/2, never
+    merged at threshold 0) and the ``dead`` ones with zero incoming weights and bias."""
+    model = mlp((2, 5, 3), seed=0)
+    angles = torch.tensor([0.0, 2.0, 4.0]) * torch.pi / 3
+    live = [i for i in range(5) if i not in dead]
+    with torch.no_grad():
+        model[1].weight[live] = torch.stack([angles.cos(), angles.sin()], dim=1)
+        model[1].bias[live] = 0.0
+        model[1].weight[dead], model[1].bias[dead] = 0.0, 0.0
+    return model
+
+
+@pytest.mark.parametrize("dead, n_left", [([1, 3], 3), ([0, 1], 4)])
+def test_dead_neurons_merge_with_scale_zero_and_the_output_is_unchanged(dead, n_left):
+    """A dead neuron (v = 0) outputs relu(0) = 0, so merging it with c = 0 is exact. Two dead ones
+    used to give c = 0/0 = NaN, which passed the c <= 0 check and made every output NaN."""
+    model = _with_dead_neurons(dead)
+    merged, pairs = merge_neurons(model, threshold=0.0)
+    assert all(c == 0.0 and d in dead for _, d, c in pairs[1]) and merged[1].out_features == n_left
+    x = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(merged(x), model(x), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("scale", [1e-25, 1e-6, 1e20])
+def test_parallel_neurons_merge_at_any_scale(scale):
+    """float32 squares overflow above 1.8e19 and underflow below 1e-19: the norms came out inf or
+    0, the cosine 0, and such copies were never merged (or got c = inf/inf)."""
+    model = mlp((4, 6, 2), seed=0)
+    with torch.no_grad():
+        model[1].weight[:] = torch.randn(6, 4, generator=torch.Generator().manual_seed(2)) * scale
+        model[1].bias[:] = torch.randn(6, generator=torch.Generator().manual_seed(3)) * scale
+        model[1].weight[4], model[1].bias[4] = 3 * model[1].weight[1], 3 * model[1].bias[1]
+    assert similarity(model[1].weight, model[1].bias)[1, 4] == pytest.approx(1.0, abs=1e-6)
+    merged, pairs = merge_neurons(model, threshold=0.999)
+    assert [(k, d) for k, d, _ in pairs[1]] == [(4, 1)] and pairs[1][0][2] == pytest.approx(1 / 3)
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(merged(x), model(x), atol=1e-6 * float(model(x).abs().max()), rtol=1e-5)
+
+
+def test_similarity_is_unchanged_bit_for_bit_on_ordinary_weights():
+    g = torch.Generator().manual_seed(0)
+    w, b = torch.randn(40, 7, generator=g), torch.randn(40, generator=g)
+    v = torch.cat([w, b.unsqueeze(1)], dim=1)
+    v = v / v.norm(dim=1, keepdim=True)
+    assert torch.equal(similarity(w, b), v @ v.T)
