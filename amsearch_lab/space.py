@@ -12,18 +12,24 @@ plain ``dict`` called ``params``. Every strategy sees the space through five ope
 
 Dimensions only store their arguments; they are checked when they join a ``Space`` so that an
 error can name the parameter (scikit-learn's estimators also validate late, for the same reason).
+
+Every operation costs the same for ``Int(0, 10)`` and ``Int(0, 10**9)``: the values of a stepped
+dimension are computed from their index k (``low + k * step``), never listed.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
+import operator
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Float", "Int", "Choice", "Space", "Grid"]
+__all__ = ["Float", "Int", "Choice", "Space", "Grid", "Lattice"]
+
+MAX_VALUES = sys.maxsize  # the most values len() can count (2**63 - 1); a numpy Generator draws below 2**63
 
 
 def _is_number(x) -> bool:
@@ -51,7 +57,16 @@ class Dimension:
 
 
 class _Numeric(Dimension):
-    """Shared maths of ``Float`` and ``Int``: a (log-)linear map of [low, high] onto [0, 1]."""
+    """Shared maths of ``Float`` and ``Int``.
+
+    A *lattice* dimension (an Int without log, a Float with a step) holds the n values
+    ``low + k * step``, k = 0 … n − 1. Everything about it is arithmetic on k, never a list of
+    its values, so a dimension of 10**9 values costs what one of 10 costs. In the unit interval
+    each value owns an equal slice [k/n, (k+1)/n) and encodes to its centre (k + ½)/n.
+
+    The other dimensions map [0, 1] (log-)linearly onto an interval: [low, high] for a Float,
+    [low − ½, high + ½] for a log Int (see ``Int``).
+    """
 
     def __init__(self, low, high, log=False, step=None, name=None):
         self.low, self.high, self.log, self.step = low, high, bool(log), step
@@ -85,6 +100,37 @@ class _Numeric(Dimension):
             self._fail(f"step={self.step!r} must be a positive number")
         if self.step > (self.high - self.low) * (1 + 1e-9):  # tolerate float rounding of high - low
             self._fail(f"step={self.step!r} is larger than the range high - low = {self.high - self.low!r}")
+        if not self.log and not (self.high - self.low) // self.step < MAX_VALUES:  # exact for Ints; nan when inf
+            self._fail(f"step={self.step!r} cuts the range high - low = {self.high - self.low!r} into more than "
+                       f"{MAX_VALUES} values, the most len() can count")
+
+    @property
+    def on_lattice(self) -> bool:
+        """True for an Int without log and a Float with a step."""
+        return self.step is not None and not self.log
+
+    # -- the lattice low + k * step (O(1) in its size: no list is ever built) -----------------
+    @property
+    def n_values(self) -> int:
+        """Number of lattice values: n = ⌊(high − low) / step⌋ + 1."""
+        q = (self.high - self.low) / self.step
+        # q is a quotient of rounded floats, a few ulps off: 1 / 1e-9 = 999999999.9999999, not 1e9
+        return math.floor(q * (1 + 4 * sys.float_info.epsilon) + 1e-9) + 1
+
+    def value_at(self, k: int):
+        """The k-th lattice value ``low + k * step``, rounded to 12 decimals (0.1 * 3 -> 0.3,
+        not 0.30000000000000004) and kept inside [low, high]."""
+        value = round(self.low + k * self.step, 12)
+        return float(min(max(value, self.low), self.high))
+
+    def index(self, value) -> int:
+        """The k of the lattice value nearest to ``value``: round((value − low) / step), clipped
+        to 0 … n − 1."""
+        return min(max(round((value - self.low) / self.step), 0), self.n_values - 1)
+
+    def lattice(self) -> Sequence:
+        """All lattice values, as a lazy sequence like ``range``: ``len`` and ``[k]`` are arithmetic."""
+        return Lattice(self)
 
     # -- the map between value and unit interval --------------------------------------------
     def _warp(self, v):
@@ -93,57 +139,85 @@ class _Numeric(Dimension):
     def _unwarp(self, w):
         return np.exp(w) if self.log else w
 
+    def _unit_bounds(self) -> tuple:
+        """The interval (in log space when ``log=True``) that [0, 1] maps onto linearly."""
+        return self._warp(self.low), self._warp(self.high)
+
     def to_unit(self, value) -> float:
-        lo, hi = self._warp(self.low), self._warp(self.high)
-        return float((self._warp(value) - lo) / (hi - lo))
+        """u = (k + ½) / n on a lattice, else (w − lo) / (hi − lo) with w = value (log(value)
+        when ``log=True``)."""
+        if self.on_lattice:
+            return (self.index(value) + 0.5) / self.n_values
+        lo, hi = self._unit_bounds()
+        w = self._warp(value)
+        if not math.isfinite(hi - lo):  # a range wider than the largest float (±1.7e308): halve it, exactly
+            w, lo, hi = w / 2, lo / 2, hi / 2
+        return float((w - lo) / (hi - lo))
 
     def _from_unit_continuous(self, u) -> float:
+        """value = w = lo + u (hi − lo) (exp(w) when ``log=True``), kept inside [low, high]."""
         u = float(np.clip(u, 0.0, 1.0))
-        lo, hi = self._warp(self.low), self._warp(self.high)
-        value = float(self._unwarp(lo + u * (hi - lo)))
+        lo, hi = self._unit_bounds()
+        if math.isfinite(hi - lo):
+            w = lo + u * (hi - lo)
+        else:  # the same on halved bounds: no step of the sum overflows
+            w = 2 * (lo / 2 + u * (hi / 2 - lo / 2))
+        value = float(self._unwarp(w))
         return min(max(value, self.low), self.high)  # exp(log(low)) may land a hair outside
 
-    def _snap(self, value):
-        """Round a value onto the step lattice ``low + k * step`` inside [low, high]."""
-        if self.step is None:
-            return float(min(max(value, self.low), self.high))
-        k_max = math.floor((self.high - self.low) / self.step + 1e-9)
-        k = min(max(round((value - self.low) / self.step), 0), k_max)
-        value = round(self.low + k * self.step, 12)  # 0.1 * 3 -> 0.3, not 0.30000000000000004
-        return min(max(value, self.low), self.high)
-
-    def lattice(self) -> list:
-        """All values of a stepped dimension."""
-        k_max = math.floor((self.high - self.low) / self.step + 1e-9)
-        return [self._snap(self.low + k * self.step) for k in range(k_max + 1)]
-
     def from_unit(self, u):
-        return self._snap(self._from_unit_continuous(u))
+        if self.on_lattice:  # the slice [k/n, (k+1)/n) holds u
+            n = self.n_values
+            return self.value_at(min(int(float(np.clip(u, 0.0, 1.0)) * n), n - 1))
+        return self._from_unit_continuous(u)
 
     def sample(self, rng: np.random.Generator):
-        if self.step is not None:
-            values = self.lattice()
-            return values[int(rng.integers(len(values)))]
+        if self.on_lattice:
+            return self.value_at(int(rng.integers(self.n_values)))
         return self.from_unit(rng.random())
 
     def contains(self, value) -> bool:
         if not _is_number(value) or not (self.low <= value <= self.high):
             return False
-        if self.step is None:
+        if not self.on_lattice:
             return True
-        k = (value - self.low) / self.step
-        return abs(k - round(k)) < 1e-6
+        # on the lattice up to a millionth of a step, plus the float error of a value as large as
+        # the bounds (4 ulps): low + k * step is rarely exact once k is in the billions
+        tolerance = 1e-6 * self.step + 4 * math.ulp(max(abs(self.low), abs(self.high)))
+        return abs(value - self.value_at(self.index(value))) <= tolerance
 
     def neighbours(self, value, scale: float = 0.1) -> list:
-        """Values one step below and above ``value``: the dimension's step, else ``scale`` of
+        """Values one step below and above ``value``: the next lattice values, else ``scale`` of
         the (log) range. Values outside [low, high] are dropped."""
-        if self.step is not None:
-            candidates = [value - self.step, value + self.step]
-            candidates = [self._snap(c) for c in candidates if self.low <= c + 1e-12 and c - 1e-12 <= self.high]
-        else:
-            u = self.to_unit(value)
-            candidates = [self.from_unit(u + d) for d in (-scale, scale) if 0.0 <= u + d <= 1.0]
+        if self.on_lattice:
+            k = self.index(value)
+            return [self.value_at(j) for j in (k - 1, k + 1) if 0 <= j < self.n_values]
+        u = self.to_unit(value)
+        candidates = [self.from_unit(u + d) for d in (-scale, scale) if 0.0 <= u + d <= 1.0]
         return [c for c in dict.fromkeys(candidates) if c != value]
+
+
+class Lattice(Sequence):
+    """The values ``low + k * step`` of a stepped dimension, computed when indexed (like ``range``)."""
+
+    def __init__(self, dim: _Numeric):
+        self.dim = dim
+
+    def __repr__(self):
+        return f"Lattice({self.dim!r}, n={len(self)})"
+
+    def __len__(self) -> int:
+        return self.dim.n_values
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        k = operator.index(k)
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(f"lattice index {k} out of range for {len(self)} values")
+        return self.dim.value_at(k)
 
 
 class Float(_Numeric):
@@ -157,18 +231,27 @@ class Float(_Numeric):
         super().validate()
         self.low, self.high = float(self.low), float(self.high)
 
-    def grid_values(self, n: int = 5) -> list:
+    def grid_values(self, n: int = 5) -> Sequence:
         if self.step is not None:
             return self.lattice()
         return [self.from_unit(u) for u in np.linspace(0.0, 1.0, n)]
 
-    def _snap(self, value):
-        return float(super()._snap(value))
-
 
 class Int(_Numeric):
     """An integer hyperparameter in ``[low, high]`` (both included) on the lattice
-    ``low, low + step, ...``; ``log=True`` spreads samples evenly over ``log(value)``."""
+    ``low, low + step, ...``; ``log=True`` spreads samples evenly over ``log(value)``.
+
+    With ``log=True`` each integer v owns the whole bin [v − ½, v + ½]: u in [0, 1] maps
+    linearly onto [log(low − ½), log(high + ½)] and exp of it is rounded, so v is drawn with
+    the log-uniform mass
+
+        P(v) = log((v + ½) / (v − ½)) / log((high + ½) / (low − ½)),
+
+    end points included (a map onto [log low, log high] would give ``low`` and ``high`` only half
+    a bin). v encodes to the log-centre of its bin, ½ (log(v − ½) + log(v + ½)) mapped the same
+    way. Optuna widens the interval the same way (``optuna/_transform.py``, ``_SearchSpaceTransform``).
+    All arithmetic on the lattice is on Python ints, exact at any size.
+    """
 
     kind = "Int"
 
@@ -185,44 +268,48 @@ class Int(_Numeric):
             self._fail(f"step={self.step!r} must be 1 when log=True")
         self._check_step()
 
-    def _snap(self, value):
+    # -- the lattice, in exact integer arithmetic ---------------------------------------------
+    @property
+    def n_values(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def value_at(self, k: int) -> int:
+        return self.low + k * self.step
+
+    def index(self, value) -> int:
+        k, r = divmod(value - self.low, self.step)
+        k += 2 * r >= self.step  # round half up
+        return int(min(max(k, 0), self.n_values - 1))
+
+    def lattice(self) -> range:
+        return range(self.low, self.high + 1, self.step)
+
+    # -- the log map onto [log(low − ½), log(high + ½)] ---------------------------------------
+    def _unit_bounds(self) -> tuple:
         if self.log:
-            return int(min(max(round(value), self.low), self.high))
-        return int(super()._snap(value))
+            return math.log(self.low - 0.5), math.log(self.high + 0.5)
+        return super()._unit_bounds()
 
     def to_unit(self, value) -> float:
-        if self.log:
-            return super().to_unit(value)
-        # Each of the n lattice values owns an equal slice of [0, 1]; encode to its centre.
-        values = self.lattice()
-        k = (value - self.low) / self.step
-        return float((k + 0.5) / len(values))
+        if self.log:  # the log-centre of the bin [v − ½, v + ½]
+            lo, hi = self._unit_bounds()
+            return float(((np.log(value - 0.5) + np.log(value + 0.5)) / 2 - lo) / (hi - lo))
+        return super().to_unit(value)
 
     def from_unit(self, u):
         if self.log:
-            return self._snap(self._from_unit_continuous(u))
-        values = self.lattice()
-        k = min(int(float(np.clip(u, 0.0, 1.0)) * len(values)), len(values) - 1)
-        return values[k]
-
-    def sample(self, rng: np.random.Generator):
-        if self.log:
-            return self.from_unit(rng.random())
-        return super().sample(rng)
+            return round(self._from_unit_continuous(u))
+        return super().from_unit(u)
 
     def contains(self, value) -> bool:
         if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)):
             return False
-        if self.log:
-            return self.low <= value <= self.high
-        return super().contains(value)
+        value = int(value)
+        return self.low <= value <= self.high and (value - self.low) % self.step == 0
 
-    def lattice(self) -> list:
-        return list(range(self.low, self.high + 1, self.step))
-
-    def grid_values(self, n: int = 5) -> list:
-        if self.log:
-            return sorted({self.from_unit(u) for u in np.linspace(0.0, 1.0, n)})
+    def grid_values(self, n: int = 5) -> Sequence:
+        if self.log:  # n log-spaced values from low to high, rounded (repeats merged)
+            return sorted({round(float(v)) for v in np.geomspace(self.low, self.high, n)})
         return self.lattice()
 
     def neighbours(self, value, scale: float = 0.1) -> list:
@@ -302,21 +389,27 @@ class Choice(Dimension):
 
 class Grid(Sequence):
     """Every combination of the grid values of each dimension, the last dimension varying
-    fastest (like ``itertools.product``). Indexable and sized without building the list."""
+    fastest (like ``itertools.product``). Indexable and sized without building the list, nor
+    any dimension's values (an Int's are a ``range``, a stepped Float's a ``Lattice``)."""
 
-    def __init__(self, names: list[str], values: list[list]):
+    def __init__(self, names: list[str], values: list[Sequence]):
         self.names, self.values = names, values
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """Number of points; unlike ``len()``, it may exceed 2**63 - 1."""
         return math.prod(len(v) for v in self.values)
+
+    def __len__(self) -> int:
+        return self.size
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            return [self[j] for j in range(*i.indices(self.size))]
         if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"grid index {i} out of range for a grid of {len(self)} points")
+            i += self.size
+        if not 0 <= i < self.size:
+            raise IndexError(f"grid index {i} out of range for a grid of {self.size} points")
         params = {}
         for name, vals in zip(reversed(self.names), reversed(self.values)):
             i, r = divmod(i, len(vals))
@@ -324,8 +417,9 @@ class Grid(Sequence):
         return {name: params[name] for name in self.names}
 
     def __iter__(self):
-        for combo in itertools.product(*self.values):
-            yield dict(zip(self.names, combo))
+        # by index: itertools.product would first copy every dimension's values into a tuple
+        for i in range(self.size):
+            yield self[i]
 
 
 class Space:

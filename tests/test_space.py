@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -6,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amsearch_lab import Choice, Float, Int, Space
+from amsearch_lab.space import Lattice
 
 
 # -- invalid definitions name the parameter and the bad value ------------------------------------
@@ -30,6 +32,9 @@ from amsearch_lab import Choice, Float, Int, Space
         (Int(1, 3, step=1.5), ["step=1.5", "integer"]),
         (Int(1, 100, log=True, step=2), ["step=2", "log=True"]),
         (Float(1.0, 10.0, log=True, step=1.0), ["step=1.0", "log=True"]),
+        (Int(0, 2**63 - 1), ["Int 'p'", "step=1", f"more than {2**63 - 1} values"]),  # 2**63 values
+        (Float(0.0, 1.0, step=1e-300), ["Float 'p'", "step=1e-300", "values"]),
+        (Float(-1e308, 1e308, step=1.0), ["Float 'p'", "step=1.0", "high - low = inf"]),
     ],
 )
 def test_invalid_definitions_raise_naming_parameter_and_value(dim, fragments):
@@ -134,6 +139,191 @@ def test_int_encoding_gives_each_value_an_equal_share():
     values = [space.decode([u])["k"] for u in np.linspace(0, 1, 4001)]
     counts = np.bincount(values)[1:]
     assert counts.tolist() == [1000, 1000, 1000, 1001]
+
+
+def test_stepped_float_encoding_gives_each_value_an_equal_share():
+    """Like an Int: the end points own a whole slice, not half of one."""
+    space = Space({"x": Float(0.0, 1.0, step=0.25)})
+    values = [space.decode([u])["x"] for u in np.linspace(0, 1, 5001)]
+    assert [values.count(v) for v in (0.0, 0.25, 0.5, 0.75, 1.0)] == [1000, 1000, 1000, 1000, 1001]
+    assert space.encode({"x": 0.0})[0] == pytest.approx(0.1)  # the centre of the first slice [0, 0.2)
+    uneven = Space({"x": Float(0.0, 1.0, step=0.3)})  # high = 1.0 is off the lattice 0, 0.3, 0.6, 0.9
+    values = [uneven.decode([u])["x"] for u in np.linspace(0, 1, 4001)]
+    assert [values.count(v) for v in (0.0, 0.3, 0.6, 0.9)] == [1000, 1000, 1000, 1001]
+
+
+# -- log Ints: every integer v owns its whole bin [v - 1/2, v + 1/2] ------------------------------
+def log_uniform_mass(dim, v):
+    """P(v) when log(value) is uniform on [log(low - 1/2), log(high + 1/2)] and rounded."""
+    return math.log((v + 0.5) / (v - 0.5)) / math.log((dim.high + 0.5) / (dim.low - 0.5))
+
+
+def unit_bin(dim, v):
+    """The u in [0, 1] that decode to v, found by bisection on ``from_unit`` (which grows with u)."""
+
+    def first_u_reaching(w):
+        lo, hi = 0.0, 1.0
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if dim.from_unit(mid) >= w else (mid, hi)
+        return hi
+
+    return (0.0 if v == dim.low else first_u_reaching(v)), (1.0 if v == dim.high else first_u_reaching(v + 1))
+
+
+@pytest.mark.parametrize("low, high", [(1000, 1010), (1, 10), (1, 200)])
+def test_log_int_bins_have_the_log_uniform_masses(low, high):
+    dim = Space({"k": Int(low, high, log=True)}).dimensions["k"]
+    masses = []
+    for v in range(low, high + 1):
+        a, b = unit_bin(dim, v)
+        masses.append(b - a)
+        assert b - a == pytest.approx(log_uniform_mass(dim, v), rel=1e-9, abs=1e-15)
+        assert a < dim.to_unit(v) < b  # v encodes inside its own bin ...
+        assert dim.from_unit(dim.to_unit(v)) == v  # ... so decoding gives v back
+    assert sum(masses) == pytest.approx(1.0)
+
+
+def test_log_int_samples_its_end_points_as_often_as_their_neighbours():
+    """Int(1000, 1010, log=True) once drew 1000 and 1010 with probability 0.05, their neighbours 0.10."""
+    space = Space({"k": Int(1000, 1010, log=True)})
+    dim, rng, n = space.dimensions["k"], np.random.default_rng(0), 50_000
+    counts = np.bincount([space.sample(rng)["k"] - 1000 for _ in range(n)], minlength=11)
+    expected = n * np.array([log_uniform_mass(dim, v) for v in range(1000, 1011)])
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 29.59  # 99.9% quantile of chi-square with 10 degrees of freedom
+    assert 0.9 < counts[0] / counts[1] < 1.1 and 0.9 < counts[10] / counts[9] < 1.1
+
+
+def test_log_int_round_trips_and_keeps_its_neighbours():
+    space = Space({"k": Int(1000, 1010, log=True), "big": Int(1, 10**12, log=True)})
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        params = space.sample(rng)
+        assert space.decode(space.encode(params)) == params
+    dim = space.dimensions["k"]
+    for v in range(1000, 1011):
+        out = dim.neighbours(v)
+        assert all(dim.contains(o) and o != v for o in out)
+        assert any(o < v for o in out) == (v > 1000) and any(o > v for o in out) == (v < 1010)
+    assert dim.grid_values(3) == [1000, 1005, 1010]  # log-spaced from low to high, as before
+
+
+# -- spaces of any size: arithmetic on the lattice index, never a list of values ------------------
+def old_lattice(dim):
+    """The list the sampler used to build at every draw (and still the reference for the stream)."""
+    if isinstance(dim, Int):
+        return list(range(dim.low, dim.high + 1, dim.step))
+    k_max = math.floor((dim.high - dim.low) / dim.step + 1e-9)
+    return [min(max(round(dim.low + k * dim.step, 12), dim.low), dim.high) for k in range(k_max + 1)]
+
+
+@pytest.mark.parametrize("dims", [
+    {"a": Int(-7, 5, step=3), "x": Float(-1.0, 1.0, step=0.3), "c": Choice(["u", "v", "w"]),
+     "y": Float(0.1, 0.7, step=0.1), "f": Float(-2.0, 3.0)},
+    {"n": Int(0, 10**6)},
+    {"x": Float(0.0, 1.0, step=1e-5), "m": Int(10, 100, step=10), "z": Float(1 / 3, 2.0, step=0.07)},
+])
+def test_sampling_keeps_the_seeded_stream_of_the_lattice_sampler(dims):
+    """Same Generator state, same params as ``values[rng.integers(len(values))]`` over the built list."""
+    space = Space(dims)
+    lattices = {name: old_lattice(dim) for name, dim in space.dimensions.items() if dim.kind != "Choice" and dim.step}
+    new_rng, old_rng = np.random.default_rng(7), np.random.default_rng(7)
+    for _ in range(300):
+        expected = {}
+        for name, dim in space.dimensions.items():
+            if name in lattices:
+                expected[name] = lattices[name][int(old_rng.integers(len(lattices[name])))]
+            elif dim.kind == "Choice":
+                expected[name] = dim.choices[int(old_rng.integers(len(dim.choices)))]
+            else:
+                expected[name] = min(max(dim.low + old_rng.random() * (dim.high - dim.low), dim.low), dim.high)
+        assert space.sample(new_rng) == expected
+    assert new_rng.bit_generator.state == old_rng.bit_generator.state
+
+
+@pytest.mark.parametrize("dim", [Int(0, 10**9), Float(0.0, 1.0, step=1e-7), Int(-10**12, 10**12, step=7),
+                                 Float(0.0, 1e9, step=1e-3), Float(1 / 3, 2.0, step=1e-7)])
+def test_huge_lattices_sample_encode_decode_and_step(dim):
+    """Each of these once built its list of up to 10**12 values at every call. ``contains`` also
+    once rejected ~1% of the lattice's own values at k ~ 10**11 (float error above its 1e-6 tolerance)."""
+    space = Space({"p": dim})
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        params = space.sample(rng)
+        assert params in space
+        assert space.decode(space.encode(params)) == params
+        k = dim.index(params["p"])
+        assert dim.value_at(k) == params["p"]
+        assert [n["p"] for n in space.neighbours(params)] == [dim.value_at(j) for j in (k - 1, k + 1)]
+    assert len(space.grid()) == dim.n_values and space.grid()[-1] == {"p": dim.value_at(dim.n_values - 1)}
+    assert space.decode([0.0]) == {"p": dim.low} and space.decode([1.0]) == {"p": dim.value_at(dim.n_values - 1)}
+
+
+def test_huge_int_lattice_is_exact_integer_arithmetic():
+    """Beyond 2**53 a float cannot tell 10**17 from 10**17 - 1: membership and steps stay in ints."""
+    dim = Space({"n": Int(0, 10**17, step=3)}).dimensions["n"]
+    assert dim.contains(10**17 - 1)  # 10**17 - 1 = 3 * 33333333333333333
+    assert not dim.contains(10**17) and not dim.contains(10**17 - 2)
+    assert dim.neighbours(10**17 - 1) == [10**17 - 4]  # the top of the lattice: no step up
+    assert dim.neighbours(3 * 10**15) == [3 * 10**15 - 3, 3 * 10**15 + 3]
+    assert dim.lattice()[-1] == 10**17 - 1
+
+
+@pytest.mark.parametrize("dim", [Int(0, 2**63 - 2), Int(-4 * 10**18, 4 * 10**18), Int(1, 2**62, log=True)])
+def test_ints_up_to_the_largest_countable_lattice(dim):
+    """2**63 - 1 values still sample and step exactly; the unit encoding is a float, so beyond
+    about 2**50 values decode(encode(v)) is a value near v, no longer v itself."""
+    space = Space({"n": dim})
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        params = space.sample(rng)
+        assert params in space and type(params["n"]) is int
+        u = space.encode(params)
+        assert 0 <= u[0] <= 1 and space.decode(u) in space
+        assert abs(space.decode(u)["n"] - params["n"]) <= 1e-12 * (dim.high - dim.low)
+        out = [n["n"] for n in space.neighbours(params)]
+        assert out and all(dim.contains(n) and n != params["n"] for n in out)
+        if not dim.log:  # exactly one step away
+            assert all(abs(n - params["n"]) == dim.step for n in out)
+    assert len(space.grid()) == (dim.n_values if not dim.log else 5)
+
+
+def test_a_float_range_wider_than_the_largest_float():
+    """high - low = 3.4e308 overflows to inf; the map once sent every sample to high and encoded it as nan."""
+    space = Space({"x": Float(-1.7e308, 1.7e308)})
+    rng = np.random.default_rng(4)
+    xs = np.array([space.sample(rng)["x"] for _ in range(2000)])
+    assert abs(np.mean(xs > 0) - 0.5) < 0.05 and np.all(np.isfinite(xs))
+    assert space.decode([0.5]) == {"x": 0.0} and space.decode([0.0]) == {"x": -1.7e308}
+    assert space.encode({"x": 1.7e308})[0] == 1.0 and space.encode({"x": 0.0})[0] == 0.5
+    for x in xs[:50]:
+        assert space.decode(space.encode({"x": x}))["x"] == pytest.approx(x, rel=1e-12, abs=1e293)
+
+
+def test_float_lattice_keeps_its_top_value():
+    """1 / 1e-9 = 999999999.9999999 in floats: the count of values allows for that rounding."""
+    space = Space({"x": Float(0.0, 1.0, step=1e-9)})
+    dim = space.dimensions["x"]
+    assert dim.n_values == 10**9 + 1 and dim.lattice()[-1] == 1.0
+    assert space.decode([1.0]) == {"x": 1.0} and {"x": 1.0} in space
+    assert dim.neighbours(1.0) == [0.999999999]
+
+
+def test_grid_of_huge_dimensions_is_lazy():
+    space = Space({"n": Int(0, 10**9), "x": Float(0.0, 1.0, step=1e-7)})
+    grid = space.grid()
+    assert isinstance(space.dimensions["n"].grid_values(), range)
+    assert isinstance(space.dimensions["x"].grid_values(), Lattice)
+    assert len(grid) == (10**9 + 1) * (10**7 + 1) == grid.size
+    assert grid[-1] == {"n": 10**9, "x": 1.0}
+    assert grid[3] == {"n": 0, "x": 3e-7}
+    first = list(itertools.islice(grid, 3))  # iterating never copies a dimension's values
+    assert first == [{"n": 0, "x": 0.0}, {"n": 0, "x": 1e-7}, {"n": 0, "x": 2e-7}]
+    lattice = space.dimensions["x"].lattice()
+    assert lattice[1:4] == [1e-7, 2e-7, 3e-7] and lattice[-2] == 0.9999999
+    with pytest.raises(IndexError):
+        lattice[10**7 + 1]
 
 
 # -- encode / decode ----------------------------------------------------------------------------

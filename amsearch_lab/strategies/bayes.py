@@ -301,17 +301,13 @@ class BayesianOptimization(Strategy):
             if dim.kind == "Choice":
                 block = U[:, s]
                 U[:, s] = np.eye(dim.n_unit)[np.argmax(block, axis=1)]
-            elif dim.kind == "Int" and dim.log:
-                lo, hi = math.log(dim.low), math.log(dim.high)
-                value = np.clip(np.round(np.clip(np.exp(lo + col * (hi - lo)), dim.low, dim.high)), dim.low, dim.high)
-                U[:, s.start] = (np.log(value) - lo) / (hi - lo)
-            elif dim.kind == "Int":
-                n_levels = len(dim.lattice())
-                U[:, s.start] = (np.minimum(np.floor(col * n_levels), n_levels - 1) + 0.5) / n_levels
-            elif dim.step is not None:  # a stepped Float (never log)
-                k_max = math.floor((dim.high - dim.low) / dim.step + 1e-9)
-                U[:, s.start] = np.clip(np.round(col * (dim.high - dim.low) / dim.step), 0, k_max) * dim.step / (
-                    dim.high - dim.low)
+            elif dim.kind == "Int" and dim.log:  # exp onto [low − ½, high + ½], rounded; back to the bin's log-centre
+                lo, hi = math.log(dim.low - 0.5), math.log(dim.high + 0.5)
+                value = np.round(np.clip(np.exp(lo + col * (hi - lo)), dim.low, dim.high))
+                U[:, s.start] = ((np.log(value - 0.5) + np.log(value + 0.5)) / 2 - lo) / (hi - lo)
+            elif dim.on_lattice:  # an Int or a stepped Float: n equal slices, each to its centre (k + ½) / n
+                n = dim.n_values
+                U[:, s.start] = (np.minimum(np.floor(col * n), n - 1) + 0.5) / n
         return U
 
     @staticmethod

@@ -90,9 +90,15 @@ def mixed_space():
                   "width": Int(8, 64, step=8), "units": Int(1, 1000, log=True), "act": Choice(["relu", "tanh", "gelu"])})
 
 
-def test_rounding_matches_encode_of_decode():
-    space = mixed_space()
+def huge_space():
+    return Space({"n": Int(0, 10**9), "big": Int(1, 10**12, log=True), "k": Int(1000, 1010, log=True),
+                  "x": Float(0.0, 1.0, step=1e-7), "z": Int(-10**12, 10**12, step=7), "q": Float(0.0, 1.0, step=0.3)})
+
+
+@pytest.mark.parametrize("space", [mixed_space(), huge_space()], ids=["mixed", "huge-and-log-ints"])
+def test_rounding_matches_encode_of_decode(space):
     U = np.random.default_rng(0).random((300, space.n_unit))
+    U[:2] = [[0.0] * space.n_unit, [1.0] * space.n_unit]  # the corners: end points get whole bins too
     rounded = BayesianOptimization(space, seed=0).round_to_space(U)
     expected = np.array([space.encode(space.decode(u)) for u in U])
     np.testing.assert_allclose(rounded, expected, atol=1e-12)
