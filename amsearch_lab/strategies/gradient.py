@@ -17,7 +17,11 @@ Each trial is one gradient step in the unit cube of the space, where a ``log=Tru
     u_{next} = \\mathrm{clip}\\Big(u_{best} - \\eta\\, \\frac{g_u}{\\lVert g_u \\rVert}, 0, 1\\Big).
 
 The step has length :math:`\\eta` whatever the scale of the objective (normalised gradient
-descent: a validation MSE of 0.01 and a cross-entropy of 1 get the same behaviour). A step
+descent: a validation MSE of 0.01 and a cross-entropy of 1 get the same behaviour). Only the
+direction :math:`g_u / \\lVert g_u \\rVert` is used, so :math:`g_u` is kept as
+:math:`2^{-k} g_u`, its largest entry in [0.5, 1): a power of two scales exactly, so the step is
+unchanged, and a gradient of 1e307 (whose square overflows) or 1e-320 (whose square is 0) points
+the same way as one of 1. A step
 that improves on the best point grows :math:`\\eta` by ``grow``; one that does not, or fails,
 halves it (backtracking), and the next step starts again from the best point.
 """
@@ -75,16 +79,17 @@ class GradientSearch(Strategy):
         self.lr_ = self.lr
         self.best_loss_ = math.inf
         self.best_u_ = None  # unit-cube position of the best point so far
-        self.grad_u_ = None  # d loss / d u at the best point
+        self.grad_u_ = None  # 2**-k * d loss / d u at the best point (see _grad_u)
 
     def ask(self) -> dict:
         if self.best_u_ is None:  # nothing has succeeded yet: the start, then random points
             if not self.trials and self.start is not None:
                 return dict(self.start)
             return self.space.sample(self.rng)
-        norm = np.linalg.norm(self.grad_u_)
-        if norm == 0:  # a stationary point: nothing to follow, look elsewhere
+        if not np.any(self.grad_u_) or np.isnan(self.grad_u_).any():
+            # a stationary point, or a gradient with no direction: nothing to follow, look elsewhere
             return self.space.sample(self.rng)
+        norm = np.linalg.norm(self.grad_u_)  # in [0.5, sqrt(n)]: grad_u_ is scaled (see _grad_u)
         return self.space.decode(np.clip(self.best_u_ - self.lr_ * self.grad_u_ / norm, 0.0, 1.0))
 
     def tell(self, trial) -> None:
@@ -101,12 +106,40 @@ class GradientSearch(Strategy):
             self.lr_ *= 0.5
 
     def _grad_u(self, params: dict) -> np.ndarray:
-        """Chain rule from ``d value / d v`` (the objective's) to ``d loss / d u`` (the unit cube's)."""
+        """Chain rule from ``d value / d v`` (the objective's) to ``g_u = d loss / d u`` (the unit
+        cube's), returned as ``2**-k * g_u`` with its largest entry in [0.5, 1).
+
+        Each factor is split as ``m * 2**e`` (``math.frexp``) and the mantissas are multiplied
+        in the order of the plain formula, so on ordinary gradients the result is the plain
+        ``g_u`` times an exact power of two; a gradient of 1e307 times a range of 100 does not
+        overflow, and one of 1e-320 keeps all its bits. An infinite entry gives its limit
+        direction (its sign on those entries, 0 elsewhere); a NaN entry gives NaN (no direction).
+        """
         _, grads = self.objective.value_and_grad(params)
         sign = 1.0 if self.minimize else -1.0
-        out = []
+        mantissas, exponents = [], []
         for name, dim in self.space.dimensions.items():
             v = params[name]
-            dv_du = v * (math.log(dim.high) - math.log(dim.low)) if dim.log else dim.high - dim.low
-            out.append(sign * grads[name] * dv_du)
-        return np.array(out)
+            if dim.log:  # dv/du = v (log high - log low)
+                dv_du = _times(math.frexp(v), math.frexp(math.log(dim.high) - math.log(dim.low)))
+            else:  # dv/du = high - low, halved when it is wider than the largest float
+                span = dim.high - dim.low
+                if math.isfinite(span):
+                    dv_du = math.frexp(span)
+                else:
+                    m, e = math.frexp(dim.high / 2 - dim.low / 2)
+                    dv_du = m, e + 1
+            m, e = _times(math.frexp(sign * grads[name]), dv_du)
+            mantissas.append(m)
+            exponents.append(e)
+        m = np.array(mantissas)
+        if np.isinf(m).any():
+            return np.where(np.isinf(m), np.sign(m), 0.0)
+        top = max((e for mi, e in zip(mantissas, exponents) if mi != 0), default=0)
+        return np.array([math.ldexp(mi, e - top) for mi, e in zip(mantissas, exponents)])
+
+
+def _times(a: tuple, b: tuple) -> tuple:
+    """Product of ``a = (m_a, e_a)`` and ``b`` meaning ``m * 2**e``, as ``(m, e)`` with m in [0.5, 1)."""
+    m, e = math.frexp(a[0] * b[0])
+    return m, a[1] + b[1] + e

@@ -115,3 +115,68 @@ def test_refuses_a_black_box_objective_and_discrete_dimensions(tasks):
             GradientSearch(Space({"x": Float(0.0, 1.0), "y": dim}), objective=tasks["iris"])
     with pytest.raises(ValueError, match="lr=0"):
         GradientSearch(tasks["iris"].space, objective=tasks["iris"], lr=0)
+
+
+# -- gradients at the ends of the float range -----------------------------------------------------------
+class ScaledBowl:
+    """(x - 0.3)² + (y - 0.6)², whose ``value_and_grad`` reports the gradient times ``scale``."""
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def __call__(self, p):
+        return (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+
+    def value_and_grad(self, p):
+        return self(p), {"x": self.scale * 2 * (p["x"] - 0.3), "y": self.scale * 2 * (p["y"] - 0.6)}
+
+
+SQUARE = Space({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
+LOG_Y = Space({"x": Float(0.0, 1.0), "y": Float(1e-3, 10.0, log=True)})  # dv/du = 9.2 y: 1e307 * 5.5 overflows
+
+
+def run_bowl(space, scale):
+    bowl = ScaledBowl(scale)
+    return search(bowl, space, "gradient", budget=40, seed=0, progress=False,
+                  options=dict(objective=bowl, start={"x": 0.9, "y": 0.1}))
+
+
+@pytest.mark.parametrize("space", [SQUARE, LOG_Y], ids=["square", "log y"])
+@pytest.mark.parametrize("scale", [1e307, 1e-320])
+def test_only_the_direction_of_the_gradient_matters(space, scale):
+    """The step is g/||g||: a gradient of 1e307 (||g||² overflows) or 1e-320 (||g||² is 0) walks
+    where the gradient of 1 does. Before, 1e307 never moved from the start and 1e-320 was taken
+    for a stationary point and jumped to random points, ending at (0.30, 0.67) on the square."""
+    plain, scaled = run_bowl(space, 1.0), run_bowl(space, scale)
+    # 1e-320 * (x - 0.3) keeps only ~13 bits: the objective's own rounding, hence the 1e-4
+    assert scaled.best.params == pytest.approx(plain.best.params, abs=1e-4 if scale < 1 else 1e-12)
+    if space is SQUARE:
+        assert scaled.best.params == pytest.approx({"x": 0.3, "y": 0.6}, abs=1e-4)
+
+
+def test_a_range_wider_than_the_largest_float_and_infinite_or_nan_gradients_raise_nothing():
+    """high - low = inf (before: inf / inf = NaN params and a crash); an infinite gradient entry
+    points along its sign; a NaN one gives no direction, so the next point is random."""
+    wide = Space({"x": Float(-1e308, 1e308), "y": Float(0.0, 1.0)})
+    bowl = ScaledBowl(1.0)
+    history = search(bowl, wide, "gradient", budget=10, seed=0, progress=False,
+                     options=dict(objective=bowl, start={"x": 0.9, "y": 0.1}))
+    assert len(history) == 10 and all(t.params in wide for t in history)
+
+    class FixedGradient(ScaledBowl):
+        def __init__(self, grad):
+            self.grad = grad
+
+        def value_and_grad(self, p):
+            return self(p), self.grad
+
+    for dx, expected in [(math.inf, [1.0, 0.0]), (-math.inf, [-1.0, 0.0])]:
+        strategy = GradientSearch(SQUARE, objective=FixedGradient({"x": dx, "y": 1.0}), start={"x": 0.5, "y": 0.5})
+        strategy.tell(Trial(0, strategy.ask(), 0.04))
+        assert strategy.grad_u_.tolist() == expected
+        assert strategy.ask()["x"] == pytest.approx(0.5 - 0.1 * expected[0])
+
+    strategy = GradientSearch(SQUARE, seed=0, objective=FixedGradient({"x": math.nan, "y": 1.0}),
+                              start={"x": 0.5, "y": 0.5})
+    strategy.tell(Trial(0, strategy.ask(), 0.04))
+    assert strategy.ask() == SQUARE.sample(np.random.default_rng(0))
