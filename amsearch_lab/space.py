@@ -308,8 +308,10 @@ class Int(_Numeric):
         return self.low <= value <= self.high and (value - self.low) % self.step == 0
 
     def grid_values(self, n: int = 5) -> Sequence:
-        if self.log:  # n log-spaced values from low to high, rounded (repeats merged)
-            return sorted({round(float(v)) for v in np.geomspace(self.low, self.high, n)})
+        if self.log:  # n log-spaced values from low to high, rounded (repeats merged), the end
+            # points exact: above 2**53 a float cannot hold every integer, so clip into the range
+            inner = {min(max(round(float(v)), self.low), self.high) for v in np.geomspace(self.low, self.high, n)}
+            return sorted(inner | {self.low, self.high})
         return self.lattice()
 
     def neighbours(self, value, scale: float = 0.1) -> list:

@@ -12,7 +12,13 @@ class GridSearch(Strategy):
 
     In order, the last dimension varies fastest; ``shuffle=True`` walks the grid in a seeded
     random order, which makes a partial grid an unbiased sample. ``ask()`` raises
-    ``SearchExhausted`` once every point has been proposed."""
+    ``SearchExhausted`` once every point has been proposed.
+
+    A shuffled grid of up to ``PERMUTE_MAX`` points is one ``rng.permutation``; a larger one (up
+    to astronomically many points) is walked by drawing one random index per dimension and
+    skipping points already proposed, so its memory grows with the trials, not the grid."""
+
+    PERMUTE_MAX = 2**20
 
     def __init__(self, space, seed=None, minimize=True, n=5, shuffle=False):
         super().__init__(space, seed=seed, minimize=minimize)
@@ -20,12 +26,28 @@ class GridSearch(Strategy):
             raise ValueError(f"GridSearch: n={n!r} must be a positive integer")
         self.n, self.shuffle = n, bool(shuffle)
         self.grid = space.grid(n)
-        self.order = self.rng.permutation(len(self.grid)) if self.shuffle else range(len(self.grid))
+        self.order = None  # the shuffled order, for a grid small enough to permute at once
+        if self.shuffle and self.grid.size <= self.PERMUTE_MAX:
+            self.order = self.rng.permutation(self.grid.size)
+        self.proposed = set()  # flat indices proposed so far, for a large shuffled grid
         self.position = 0
 
+    def _next_index(self) -> int:
+        if not self.shuffle:
+            return self.position
+        if self.order is not None:
+            return int(self.order[self.position])
+        while True:  # a uniform point of the grid: one random index per dimension (mixed radix)
+            index = 0
+            for values in self.grid.values:
+                index = index * len(values) + int(self.rng.integers(len(values)))
+            if index not in self.proposed:
+                self.proposed.add(index)
+                return index
+
     def ask(self) -> dict:
-        if self.position >= len(self.grid):
-            raise SearchExhausted(f"GridSearch: all {len(self.grid)} grid points have been proposed")
-        params = self.grid[int(self.order[self.position])]
+        if self.position >= self.grid.size:
+            raise SearchExhausted(f"GridSearch: all {self.grid.size} grid points have been proposed")
+        params = self.grid[self._next_index()]
         self.position += 1
         return params
