@@ -19,6 +19,7 @@ dimension are computed from their index k (``low + k * step``), never listed.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import operator
@@ -69,7 +70,7 @@ class _Numeric(Dimension):
     """
 
     def __init__(self, low, high, log=False, step=None, name=None):
-        self.low, self.high, self.log, self.step = low, high, bool(log), step
+        self.low, self.high, self.log, self.step = low, high, log, step
         if name is not None:
             self.bind(name)
 
@@ -86,6 +87,9 @@ class _Numeric(Dimension):
             self._check_step()
 
     def _check_bounds(self):
+        if not isinstance(self.log, (bool, np.bool_)):
+            self._fail(f"log={self.log!r} must be True or False")
+        self.log = bool(self.log)
         for field in ("low", "high"):
             value = getattr(self, field)
             if not _is_number(value):
@@ -267,6 +271,7 @@ class Int(_Numeric):
         if self.log and self.step != 1:
             self._fail(f"step={self.step!r} must be 1 when log=True")
         self._check_step()
+        self.low, self.high, self.step = int(self.low), int(self.high), int(self.step)  # np.int64 -> int
 
     # -- the lattice, in exact integer arithmetic ---------------------------------------------
     @property
@@ -347,6 +352,8 @@ class Choice(Dimension):
             self._fail("choices=[] must hold at least one option")
         seen = []
         for c in self.choices:
+            if isinstance(c, numbers.Real) and c != c:
+                self._fail(f"choices={self.choices!r} holds NaN, which equals nothing and can never be matched")
             if any(c == s and type(c) is type(s) for s in seen):
                 self._fail(f"choices={self.choices!r} holds {c!r} twice")
             seen.append(c)
@@ -436,6 +443,8 @@ class Space:
                 raise ValueError(f"Space: parameter name {name!r} must be a non-empty string")
             if not isinstance(dim, Dimension):
                 raise ValueError(f"Space: parameter '{name}' has {dim!r}, not a Float, Int or Choice")
+            if dim.name is not None and dim.name != name:  # one object under two names: bind a copy
+                dim = copy.copy(dim)
             self.dimensions[name] = dim.bind(name)
 
     def __repr__(self):
@@ -452,12 +461,14 @@ class Space:
     # -- sampling and grids -------------------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> dict:
         """One point drawn independently along each dimension."""
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"Space.sample: rng={rng!r} must be a numpy Generator, e.g. np.random.default_rng(0)")
         return {name: dim.sample(rng) for name, dim in self.dimensions.items()}
 
     def grid(self, n: int = 5) -> Grid:
         """The full grid: each dimension's step lattice (Int, stepped Float), its choices, or
         ``n`` evenly spaced points per continuous Float (log-spaced when ``log=True``)."""
-        if not isinstance(n, numbers.Integral) or n < 1:
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
             raise ValueError(f"Space.grid: n={n!r} must be a positive integer")
         return Grid(self.names, [dim.grid_values(n) for dim in self.dimensions.values()])
 
@@ -487,6 +498,8 @@ class Space:
         u = np.asarray(u, dtype=float).ravel()
         if u.shape != (self.n_unit,):
             raise ValueError(f"Space.decode: u has shape {u.shape}, expected ({self.n_unit},)")
+        if not np.all(np.isfinite(u)):
+            raise ValueError(f"Space.decode: u={u.tolist()!r} must be finite")
         return {
             name: (dim.from_unit(u[s]) if dim.n_unit > 1 or isinstance(dim, Choice) else dim.from_unit(u[s][0]))
             for (name, dim), s in zip(self.dimensions.items(), self.unit_slices().values())

@@ -387,3 +387,30 @@ def test_choice_keeps_types_apart():
     assert Space({"c": Choice([0, False])}).dimensions["c"].n_unit == 2  # not duplicates: 0 and False differ in type
     assert space.decode(space.encode({"c": True}))["c"] is True
     assert space.decode(space.encode({"c": "1"}))["c"] == "1"
+
+
+@pytest.mark.parametrize(
+    "build, fragment",
+    [(lambda: Space({"x": Float(0.1, 1, log="yes")}), "Float 'x': log='yes' must be True or False"),
+     (lambda: Space({"x": Int(1, 9, log=1)}), "Int 'x': log=1 must be True or False"),
+     (lambda: Space({"x": Choice([float("nan"), 1.0])}), "Choice 'x': .*holds NaN"),
+     (lambda: Space({"x": Float(0, 1)}).grid(True), "n=True"),
+     (lambda: Space({"x": Float(0, 1)}).sample(0), "rng=0 must be a numpy Generator"),
+     (lambda: Space({"x": Float(0, 1)}).decode([float("nan")]), "u=\\[nan\\] must be finite")],
+)
+def test_more_bad_arguments_are_named(build, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        build()
+
+
+def test_numpy_integer_bounds_become_python_ints():
+    dim = Space({"x": Int(np.int64(0), np.int64(5))}).dimensions["x"]
+    assert type(dim.low) is int and type(dim.high) is int and repr(dim) == "Int(0, 5, log=False, step=1)"
+
+
+def test_one_dimension_object_under_two_names_keeps_each_name():
+    shared = Float(0.0, 1.0)
+    space = Space({"x": shared, "y": shared})
+    with pytest.raises(ValueError, match="Float 'x'"):
+        space.check({"x": 2.0, "y": 0.5})
+    assert space.dimensions["x"].name == "x" and space.dimensions["y"].name == "y"
