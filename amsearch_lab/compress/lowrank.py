@@ -29,13 +29,28 @@ __all__ = ["energy", "rank_for_energy", "svd_factors", "split_linear", "split_mo
 
 
 def energy(singular_values: torch.Tensor) -> torch.Tensor:
-    """Retained energy of each rank: :math:`E_r = \\sum_{k\\le r}\\sigma_k^2 / \\sum_k \\sigma_k^2`, shape (min(m, n),)."""
-    s2 = singular_values.detach().double() ** 2
-    return torch.cumsum(s2, 0) / s2.sum()
+    """Retained energy of each rank: :math:`E_r = \\sum_{k\\le r}\\sigma_k^2 / \\sum_k \\sigma_k^2`, shape (min(m, n),).
+
+    The squares are taken of :math:`\\sigma / 2^e`, with :math:`2^e` the power of two just above
+    :math:`\\sigma_1` (``frexp``). Dividing by a power of two is exact and cancels in the ratio, so
+    :math:`E_r` is bit for bit the plain formula wherever that one works, and still right where
+    its squares would overflow (:math:`\\sigma = 10^{200}`) or underflow to 0 (:math:`10^{-200}`).
+    A zero matrix (every :math:`\\sigma_k = 0`) has no energy to lose: every rank keeps all of
+    it, :math:`E_r = 1` (rank 1 already reproduces it exactly), so its rank for any fraction is 1.
+    """
+    s = singular_values.detach().double()
+    if s.numel() == 0:
+        raise ValueError("energy: singular_values is empty: a matrix without rows or columns has no rank to keep")
+    _, e = torch.frexp(s.abs().max())  # max sigma < 2^e; e = 0 for a zero matrix
+    s2 = torch.ldexp(s, -e) ** 2
+    total = s2.sum()
+    if total == 0:
+        return torch.ones_like(s2)
+    return torch.cumsum(s2, 0) / total
 
 
 def rank_for_energy(singular_values: torch.Tensor, fraction: float) -> int:
-    """The smallest rank r with :math:`E_r \\ge` ``fraction``."""
+    """The smallest rank r with :math:`E_r \\ge` ``fraction`` (1 for a zero matrix, see ``energy``)."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"rank_for_energy: fraction={fraction!r} must be in (0, 1]")
     e = energy(singular_values)

@@ -1,5 +1,7 @@
 """Low-rank splitting: exact at full rank; the rank-r error is the Eckart-Young bound; energy rule."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -48,3 +50,43 @@ def test_split_model_counts_and_only_if_smaller():
         split_linear(nn.Linear(3, 3))
     with pytest.raises(ValueError, match="rank=0"):
         svd_factors(torch.ones(3, 3), 0)
+
+
+def test_a_zero_matrix_keeps_all_its_energy_at_rank_one():
+    """Before: 0/0 = NaN energies, searchsorted past the end, and a silent full rank."""
+    np.testing.assert_array_equal(energy(torch.zeros(4)).numpy(), np.ones(4))
+    assert [rank_for_energy(torch.zeros(4), f) for f in (0.1, 0.9, 1.0)] == [1, 1, 1]
+    layer = nn.Linear(6, 5)
+    with torch.no_grad():
+        layer.weight.zero_()
+    split = split_linear(layer, energy_fraction=0.9)
+    assert split[0].out_features == 1
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(split(x), layer(x))
+    with pytest.raises(ValueError, match="singular_values is empty"):
+        energy(torch.zeros(0))
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 2.0 ** 1000, 2.0 ** -1060])
+def test_energy_does_not_depend_on_the_scale(scale):
+    """sigma^2 overflowed to inf at 1e200 and underflowed to 0 at 1e-200 (NaN energies)."""
+    s = torch.tensor([4.0, 2.0, 1.0, 1.0], dtype=torch.float64)
+    got, expected = energy(s * scale), energy(s)
+    if math.log2(scale).is_integer():  # a power of two scales exactly: the very same floats
+        assert torch.equal(got, expected)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-14)
+    assert [rank_for_energy(s * scale, f) for f in (0.5, 0.9, 0.95, 1.0)] == [1, 2, 3, 4]
+
+
+def test_float32_weights_near_the_largest_float_split_like_ordinary_ones():
+    layer = nn.Linear(12, 10)
+    big = nn.Linear(12, 10)
+    with torch.no_grad():
+        big.weight.copy_(layer.weight / layer.weight.abs().max() * 3e38)
+    assert torch.isfinite(big.weight).all()
+    for fraction in (0.5, 0.9, 0.99):
+        assert split_linear(big, energy_fraction=fraction)[0].out_features == \
+            split_linear(layer, energy_fraction=fraction)[0].out_features
+    split = split_linear(big, rank=10)
+    x = torch.randn(4, 12) * 1e-3
+    torch.testing.assert_close(split(x) / 1e38, big(x) / 1e38, rtol=1e-4, atol=1e-6)
