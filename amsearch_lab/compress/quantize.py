@@ -15,6 +15,17 @@ From a range :math:`[x_{min}, x_{max}]` (widened to contain 0, so that 0.0 is ex
 * symmetric (signed, :math:`q \\in [-(2^{b-1}-1), 2^{b-1}-1]`, z = 0):
   :math:`s = \\max(|x_{min}|, |x_{max}|) / (2^{b-1} - 1)`.
 
+A zero range (an all-zero tensor) has no scale of its own: any s > 0 represents 0 exactly, and
+s = float32 eps (1.19e-7) is taken, as PyTorch's observers do. Any other range gets exactly the
+s above, with no floor. An absolute floor (PyTorch's ``scale = max(scale, eps)``) gives every
+tensor with s < eps (a range below :math:`255\\,\\mathrm{eps} \\approx 3 \\cdot 10^{-5}` at 8 bits)
+fewer levels than the bits allow, and rounds all of one whose values are below
+:math:`\\mathrm{eps}/2 \\approx 6 \\cdot 10^{-8}` to 0. A floor relative to the magnitude
+:math:`M = \\max(|x_{min}|, |x_{max}|)`, such as :math:`\\mathrm{eps}\\,M`, would never bind: the
+range holds both M and 0, so :math:`s \\ge M / (2^b - 1)`.
+Scaling a tensor by a power of two scales s by the same power and leaves z and q unchanged (while
+s stays a normal float, above 1.2e-38).
+
 Inside the range the round trip error is at most :math:`s/2`. *Per-tensor* uses one (s, z) for
 the whole tensor; *per-channel* one per slice along ``axis`` (one per output neuron of a weight).
 ``fake_quantize`` is the round trip in float: what a quantized model computes, in float32.
@@ -63,16 +74,24 @@ def qrange(bits: int, symmetric: bool) -> tuple[int, int]:
 
 def qparams_from_range(x_min: torch.Tensor, x_max: torch.Tensor, bits: int = 8, symmetric: bool = True,
                        axis: int | None = None) -> QParams:
-    """Scale and zero point for values in ``[x_min, x_max]`` (tensors: 0-d, or 1-d per channel)."""
+    """Scale and zero point for values in ``[x_min, x_max]`` (tensors: 0-d, or 1-d per channel).
+
+    A zero range gets s = float32 eps, any other range exactly the s of the module's formulas
+    (see there why there is no floor); ``x_max - x_min`` wider than the largest float32 (±3e38)
+    is computed as ``2 (x_max/2 - x_min/2)``, exact, so s stays finite."""
     qmin, qmax = qrange(bits, symmetric)
     x_min = torch.as_tensor(x_min, dtype=torch.float32).clamp(max=0.0)  # widen the range to hold 0
     x_max = torch.as_tensor(x_max, dtype=torch.float32).clamp(min=0.0)
-    tiny = torch.finfo(torch.float32).eps  # an all-zero range still needs a positive scale
     if symmetric:
-        scale = (torch.maximum(-x_min, x_max) / qmax).clamp(min=tiny)
-        zero_point = torch.zeros_like(scale, dtype=torch.int64)
+        scale = torch.maximum(-x_min, x_max) / qmax
     else:
-        scale = ((x_max - x_min) / (qmax - qmin)).clamp(min=tiny)
+        width = x_max - x_min  # inf for a range wider than the largest float: halve it, exactly
+        scale = torch.where(torch.isinf(width), (x_max / 2 - x_min / 2) / (qmax - qmin) * 2, width / (qmax - qmin))
+    # s = 0 only for a zero range (then eps, as PyTorch) or a range of a few subnormals (then
+    # 2^-149, the smallest float32 > 0)
+    scale = torch.where(x_max > x_min, scale.clamp(min=2.0 ** -149), torch.finfo(torch.float32).eps)
+    zero_point = torch.zeros_like(scale, dtype=torch.int64)
+    if not symmetric:
         zero_point = (qmin - torch.round(x_min / scale)).clamp(qmin, qmax).to(torch.int64)
     return QParams(scale, zero_point, qmin, qmax, axis)
 
@@ -104,9 +123,14 @@ def quantize(x: torch.Tensor, qp: QParams) -> torch.Tensor:
 
 
 def dequantize(q: torch.Tensor, qp: QParams) -> torch.Tensor:
-    """:math:`\\hat x = s\\,(q - z)` in float32."""
+    """:math:`\\hat x = s\\,(q - z)` in float32, clamped to the float32 range.
+
+    For a range reaching ±3.4028e38 (the largest float32), an end of the grid
+    :math:`s\\,(q - z)` can lie just beyond it (z is rounded; s is rounded up): it overflowed to
+    ±inf; the nearest float32, ±3.4028e38, stands for it. The clamp changes no finite value."""
     scale, zero_point = qp.shaped(q)
-    return scale * (q.to(torch.float32) - zero_point)
+    largest = torch.finfo(torch.float32).max
+    return (scale * (q.to(torch.float32) - zero_point)).clamp(-largest, largest)
 
 
 def fake_quantize(x: torch.Tensor, qp: QParams) -> torch.Tensor:

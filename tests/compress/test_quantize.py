@@ -127,3 +127,40 @@ def test_bad_bits_and_axes_raise():
         quantize(torch.ones(3, 3), qp)
     with pytest.raises(ValueError, match="x_qp.axis=0"):
         int_linear(torch.ones(2, 2, dtype=torch.int8), qp, torch.ones(2, 2, dtype=torch.int8), qp)
+
+
+# -- ranges at the ends of float32 -------------------------------------------------------------------------
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("k", [-100, -60, -30, 40, 100])
+def test_scaling_by_a_power_of_two_scales_only_s(symmetric, k):
+    """Before, the absolute floor s >= eps = 1.2e-7 gave 2^-30 x (values ~3e-9) fewer levels and
+    rounded 2^-60 x to all zeros; now z and q are those of x, for any x of normal floats."""
+    x = _x(1000, seed=k)
+    qp, qp_k = qparams(x, 8, symmetric), qparams(x * 2.0 ** k, 8, symmetric)
+    assert torch.equal(qp_k.scale, qp.scale * 2.0 ** k) and torch.equal(qp_k.zero_point, qp.zero_point)
+    assert torch.equal(quantize(x * 2.0 ** k, qp_k), quantize(x, qp))
+    per_channel, per_channel_k = qparams(_x(4, 50), 4, symmetric, axis=0), qparams(_x(4, 50) * 2.0 ** k, 4, symmetric, axis=0)
+    assert torch.equal(per_channel_k.scale, per_channel.scale * 2.0 ** k)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("end", [3e38, torch.finfo(torch.float32).max])
+def test_a_range_near_the_largest_float_round_trips(symmetric, end):
+    """x_max - x_min = 6e38 overflowed to inf: s = inf and every value came back NaN. At the
+    largest float32, the grid end s (q_min - z) lies just past it and came back -inf."""
+    x = torch.cat([torch.tensor([-end, end]), _x(998) * 1e37])
+    qp = qparams(x, 8, symmetric)
+    x_hat = fake_quantize(x, qp)
+    assert torch.isfinite(qp.scale) and torch.isfinite(x_hat).all()
+    assert float((x_hat.double() - x.double()).abs().max()) <= float(qp.scale) / 2 * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("value", [0.0, 2.0, -1e-30, 1e-44, 3e38])
+def test_a_constant_tensor_round_trips(symmetric, value):
+    x = torch.full((5,), value)
+    qp = qparams(x, 8, symmetric)
+    assert float(qp.scale) > 0
+    assert float((fake_quantize(x, qp) - x).abs().max()) <= float(qp.scale) / 2 * (1 + 1e-5)
+    if value == 0.0:  # as PyTorch's observers: s = eps, z = 0
+        assert float(qp.scale) == torch.finfo(torch.float32).eps and int(qp.zero_point) == 0
