@@ -53,8 +53,10 @@ class Dimension:
         self.validate()
         return self
 
-    # subclasses implement: validate, sample, grid_values, to_unit, from_unit, contains,
-    # neighbours, n_unit (number of unit-cube columns)
+    continuous = False  # True only for a Float without a step: the values fill an interval
+
+    # subclasses implement: validate, sample, grid_values, to_unit, from_unit, round_unit,
+    # contains, neighbours, n_unit (number of unit-cube columns)
 
 
 class _Numeric(Dimension):
@@ -112,6 +114,21 @@ class _Numeric(Dimension):
     def on_lattice(self) -> bool:
         """True for an Int without log and a Float with a step."""
         return self.step is not None and not self.log
+
+    @property
+    def continuous(self) -> bool:
+        """True for a Float without a step (an Int always has one)."""
+        return self.step is None
+
+    def round_unit(self, U: np.ndarray) -> np.ndarray:
+        """Column U (m, 1) of unit-cube codes -> the codes of the nearest valid values: vectorised
+        ``to_unit(from_unit(u))`` for m codes at once (clipped into [0, 1]). A lattice of n values
+        is n equal slices of [0, 1], each sent to its centre (k + ½) / n."""
+        U = np.clip(np.asarray(U, dtype=float), 0.0, 1.0)
+        if not self.on_lattice:
+            return U
+        n = self.n_values
+        return (np.minimum(np.floor(U * n), n - 1) + 0.5) / n
 
     # -- the lattice low + k * step (O(1) in its size: no list is ever built) -----------------
     @property
@@ -306,6 +323,15 @@ class Int(_Numeric):
             return round(self._from_unit_continuous(u))
         return super().from_unit(u)
 
+    def round_unit(self, U: np.ndarray) -> np.ndarray:
+        if not self.log:
+            return super().round_unit(U)
+        # exp onto [low − ½, high + ½], rounded; back to the bin's log-centre
+        U = np.clip(np.asarray(U, dtype=float), 0.0, 1.0)
+        lo, hi = self._unit_bounds()
+        value = np.round(np.clip(np.exp(lo + U * (hi - lo)), self.low, self.high))
+        return ((np.log(value - 0.5) + np.log(value + 0.5)) / 2 - lo) / (hi - lo)
+
     def contains(self, value) -> bool:
         if not (isinstance(value, numbers.Integral) and not isinstance(value, bool)):
             return False
@@ -384,6 +410,10 @@ class Choice(Dimension):
 
     def from_unit(self, u):
         return self.choices[int(np.argmax(np.asarray(u, dtype=float)))]
+
+    def round_unit(self, U: np.ndarray) -> np.ndarray:
+        """Block U (m, k) of scores -> the one-hot code of each row's arg-max choice."""
+        return np.eye(len(self.choices))[np.argmax(np.asarray(U, dtype=float), axis=1)]
 
     def contains(self, value) -> bool:
         try:
@@ -504,6 +534,37 @@ class Space:
             name: (dim.from_unit(u[s]) if dim.n_unit > 1 or isinstance(dim, Choice) else dim.from_unit(u[s][0]))
             for (name, dim), s in zip(self.dimensions.items(), self.unit_slices().values())
         }
+
+    def round_unit(self, U) -> np.ndarray:
+        """Each row of U (m, n_unit) moved to the code of the nearest valid point: row by row the
+        same as ``encode(decode(u))``, vectorised (the Bayesian optimizer rounds thousands of
+        candidates per step this way)."""
+        U = np.clip(np.array(U, dtype=float, ndmin=2), 0.0, 1.0)
+        if U.shape[1] != self.n_unit:
+            raise ValueError(f"Space.round_unit: U has shape {U.shape}, expected (m, {self.n_unit})")
+        for s, dim in zip(self.unit_slices().values(), self.dimensions.values()):
+            U[:, s] = dim.round_unit(U[:, s])
+        return U
+
+    # -- identity of points ----------------------------------------------------------------------
+    @staticmethod
+    def unit_key(u) -> tuple:
+        """A hashable identity of an encoded point, rounded to 9 decimals so that a value that went
+        through a log/exp round trip (1e-3 vs 0.0010000000000000002) is the same point."""
+        return tuple(np.round(np.asarray(u, dtype=float), 9))
+
+    def key(self, params: Mapping) -> tuple:
+        """A hashable identity of ``params``: ``unit_key(encode(params))``."""
+        return self.unit_key(self.encode(params))
+
+    def sample_unseen(self, rng: np.random.Generator, seen, tries: int = 1000) -> dict | None:
+        """A point drawn by ``sample(rng)`` whose ``key`` is not in ``seen``, or None when ``tries``
+        draws all hit evaluated points (a nearly exhausted finite space)."""
+        for _ in range(tries):
+            params = self.sample(rng)
+            if self.key(params) not in seen:
+                return params
+        return None
 
     # -- neighbourhoods and membership ----------------------------------------------------------
     def neighbours(self, params: Mapping, scale: float = 0.1) -> list[dict]:

@@ -414,3 +414,34 @@ def test_one_dimension_object_under_two_names_keeps_each_name():
     with pytest.raises(ValueError, match="Float 'x'"):
         space.check({"x": 2.0, "y": 0.5})
     assert space.dimensions["x"].name == "x" and space.dimensions["y"].name == "y"
+
+
+def mixed_space():
+    return Space({"lr": Float(1e-4, 1.0, log=True), "x": Float(-2.0, 3.0), "q": Float(0.0, 1.0, step=0.25),
+                  "width": Int(8, 64, step=8), "units": Int(1, 1000, log=True), "act": Choice(["relu", "tanh", "gelu"])})
+
+
+def huge_space():
+    return Space({"n": Int(0, 10**9), "big": Int(1, 10**12, log=True), "k": Int(1000, 1010, log=True),
+                  "x": Float(0.0, 1.0, step=1e-7), "z": Int(-10**12, 10**12, step=7), "q": Float(0.0, 1.0, step=0.3)})
+
+
+@pytest.mark.parametrize("space", [mixed_space(), huge_space()], ids=["mixed", "huge-and-log-ints"])
+def test_round_unit_matches_encode_of_decode(space):
+    U = np.random.default_rng(0).random((300, space.n_unit))
+    U[:2] = [[0.0] * space.n_unit, [1.0] * space.n_unit]  # the corners: end points get whole bins too
+    rounded = space.round_unit(U)
+    expected = np.array([space.encode(space.decode(u)) for u in U])
+    np.testing.assert_allclose(rounded, expected, atol=1e-12)
+
+
+def test_the_space_names_points_and_draws_unseen_ones():
+    space = Space({"lr": Float(1e-3, 1.0, log=True), "k": Int(0, 1), "c": Choice(["a", "b"])})
+    assert space.key({"lr": 1e-3, "k": 0, "c": "a"}) == space.key({"lr": 0.0010000000000000002, "k": 0, "c": "a"})
+    assert [d.continuous for d in space.dimensions.values()] == [True, False, False]
+    assert not Float(0.0, 1.0, step=0.5).continuous
+    seen = {space.key(p) for p in ({"lr": 0.5, "k": k, "c": c} for k in (0, 1) for c in "ab")}
+    drawn = space.sample_unseen(np.random.default_rng(0), seen)
+    assert drawn in space and space.key(drawn) not in seen
+    finite = Space({"k": Int(0, 1)})
+    assert finite.sample_unseen(np.random.default_rng(0), {finite.key({"k": 0}), finite.key({"k": 1})}) is None

@@ -1,162 +1,34 @@
 """Bayesian optimization (贝叶斯优化): a Gaussian process of the loss, and an acquisition
 function that says where the next evaluation is worth most.
 
-Every acquisition function below is written for a loss to *minimise* (the strategy turns a
-maximised objective into a loss first), and is *maximised* over the unit cube. With the GP
-posterior μ(x), σ(x) (standardised units), the best loss seen so far f* and
+One step (``ask``), once the initial design is evaluated:
 
-    z = (f* - ξ - μ(x)) / σ(x),     φ, Φ the standard normal density and distribution,
+1. fit the GP (``gp.py``) to the encoded points and their losses (a maximised objective is
+   negated; failed trials take the worst loss; far outliers are pulled in, ``warp_outliers``);
+2. score many quasi-random candidates, each rounded to a valid point, with the acquisition
+   function (``acquisition.py``: log EI by default);
+3. refine the best of them with L-BFGS-B on the acquisition's gradient;
+4. propose the best candidate that has not been evaluated yet.
 
-- Expected Improvement   EI(x)  = E[max(f* - ξ - f(x), 0)] = σ(x) (z Φ(z) + φ(z))
-- Probability of Improvement  PI(x) = P(f(x) < f* - ξ) = Φ(z)
-- Upper Confidence Bound UCB(x) = -μ(x) + √β σ(x)   (the lower confidence bound of the loss, negated)
-
-EI and PI are maximised through their logarithms: EI underflows to 0 far from the data (z ≪ 0),
-which leaves the optimiser a flat landscape; log EI stays finite and keeps its slope. Where σ = 0
-(or is so small that z overflows) each function returns its limit σ → 0, never a NaN.
-
-Each acquisition function returns ``(value, ∂value/∂μ, ∂value/∂σ)`` so that the chain rule
-with the GP's ``posterior_grad`` gives the gradient in x for L-BFGS-B.
+``fitted_model()`` and ``acquisition_values(U)`` show a learner (and the playground) the model
+and the acquisition the next ``ask()`` will use, without changing what it does.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import erfcx, log_ndtr, ndtr
 
+from ..acquisition import ACQUISITIONS
 from ..gp import KERNELS, GaussianProcess, one_blas_thread
 from .base import SearchExhausted, Strategy
 
-__all__ = ["BayesianOptimization", "expected_improvement", "log_expected_improvement",
-           "probability_of_improvement", "log_probability_of_improvement", "upper_confidence_bound", "ACQUISITIONS"]
+__all__ = ["BayesianOptimization", "warp_outliers", "local_starts"]
 
-LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-
-
-# -- acquisition functions -------------------------------------------------------------------------
-def _improvement(mean, std, best, xi):
-    """d = f* - ξ - μ, σ and z = d / σ, broadcast to one shape, and the mask ``point`` of the
-    points whose posterior is a point mass as far as floats can tell: σ = 0, or σ so small next
-    to d that d / σ overflows. There each acquisition function takes its limit σ → 0, and ``z``
-    holds 0 only as a placeholder."""
-    d = best - xi - np.asarray(mean, dtype=float)
-    std = np.asarray(std, dtype=float)
-    if not np.all(std >= 0):
-        raise ValueError(f"std={float(std[~(std >= 0)].flat[0])!r} must be >= 0 (a posterior standard deviation)")
-    d, std = np.broadcast_arrays(d, std)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = d / std
-    point = ~np.isfinite(z)
-    return d, std, np.where(point, 0.0, z), point
-
-
-def _pdf(z: np.ndarray) -> np.ndarray:
-    """φ(z); exactly 0 once z² overflows (|z| > 1.3e154)."""
-    with np.errstate(over="ignore"):
-        return np.exp(-0.5 * z**2 - LOG_SQRT_2PI)
-
-
-def _usable_slopes(value, d_mean, d_std):
-    """Plumbing for the log acquisitions: where the value is -inf (nothing to gain there) the
-    slopes are 0, not the NaN or ±inf of the formulas; a slope steeper than any float (σ → 0 at
-    z ≪ 0) saturates at ± the largest float, so that an optimiser never receives inf or NaN."""
-    gone, top = value == -np.inf, np.finfo(float).max
-    return value, np.where(gone, 0.0, np.clip(d_mean, -top, top)), np.where(gone, 0.0, np.clip(d_std, -top, top))
-
-
-def expected_improvement(mean, std, best: float, xi: float = 0.0) -> np.ndarray:
-    """EI = σ (z Φ(z) + φ(z)), z = (f* - ξ - μ) / σ: the closed form, as in the textbooks
-    (it rounds to 0 once z < -38; use ``log_expected_improvement`` to rank such points).
-
-    At σ = 0 it is the limit σ → 0, EI = max(f* - ξ - μ, 0): the improvement of a value that is
-    known; so it is wherever z overflows (σ below about 5e-309 |f* - ξ - μ|), where the closed form
-    is exactly that limit in floats (Φ(z) is 0 or 1 and σ φ(z) is 0)."""
-    d, std, z, point = _improvement(mean, std, best, xi)
-    return np.where(point, np.maximum(d, 0.0), std * (z * ndtr(z) + _pdf(z)))
-
-
-def _log_h(z: np.ndarray):
-    """log h(z) with h(z) = z Φ(z) + φ(z), and the ratios Φ(z)/h(z), φ(z)/h(z), stable for z ≪ 0.
-
-    For z = -u < -1, h(z) = φ(z) (1 - u R(u)) with the Mills ratio R(u) = Φ(-u)/φ(u) =
-    √(π/2) erfcx(u/√2); for u > 1000 the series 1 - u R(u) = u⁻² - 3 u⁻⁴ + ... avoids cancellation.
-    Beyond u ≈ 1e154, log h is -inf (it is below -1e308) and the ratios are inf.
-    """
-    z = np.asarray(z, dtype=float)
-    log_h, cdf_ratio, pdf_ratio = (np.empty_like(z) for _ in range(3))
-    mid = z > -1.0
-    zm = z[mid]
-    pdf, cdf = _pdf(zm), ndtr(zm)
-    h = zm * cdf + pdf
-    log_h[mid], cdf_ratio[mid], pdf_ratio[mid] = np.log(h), cdf / h, pdf / h
-    u = -z[~mid]
-    mills = math.sqrt(math.pi / 2) * erfcx(u / math.sqrt(2))
-    with np.errstate(over="ignore", divide="ignore"):
-        one_minus = np.where(u < 1e3, 1.0 - u * mills, u**-2.0 - 3.0 * u**-4.0)
-        log_h[~mid] = -0.5 * u**2 - LOG_SQRT_2PI + np.log(one_minus)
-        cdf_ratio[~mid], pdf_ratio[~mid] = mills / one_minus, 1.0 / one_minus
-    return log_h, cdf_ratio, pdf_ratio
-
-
-def log_expected_improvement(mean, std, best: float, xi: float = 0.0):
-    """log EI = log σ + log(z Φ(z) + φ(z)), computed without underflow, and its derivatives
-
-    ∂ log EI / ∂μ = -Φ(z) / (σ h(z)),    ∂ log EI / ∂σ = φ(z) / (σ h(z)).
-
-    At σ = 0 (or z overflowing) the limit σ → 0: log EI = log(f* - ξ - μ), ∂/∂μ = -1/(f* - ξ - μ),
-    ∂/∂σ = 0 (EI - (f* - ξ - μ) vanishes faster than any power of σ) where f* - ξ - μ > 0, and
-    log EI = -inf elsewhere. Wherever log EI = -inf both slopes are 0.
-    """
-    d, std, z, point = _improvement(mean, std, best, xi)
-    log_h, cdf_ratio, pdf_ratio = _log_h(z)
-    gain = np.where(d > 0, d, 1.0)  # d where the limit is finite (1 elsewhere: a placeholder)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        value = np.where(point, np.where(d > 0, np.log(gain), -np.inf), np.log(std) + log_h)
-        d_mean = np.where(point, np.where(d > 0, -1.0 / gain, 0.0), -cdf_ratio / std)
-        d_std = np.where(point, 0.0, pdf_ratio / std)
-    return _usable_slopes(value, d_mean, d_std)
-
-
-def probability_of_improvement(mean, std, best: float, xi: float = 0.0) -> np.ndarray:
-    """PI = Φ(z), z = (f* - ξ - μ) / σ.
-
-    At σ = 0 it is the probability under the point mass at μ, the indicator [μ < f* - ξ]; that
-    is the limit σ → 0 except at μ = f* - ξ exactly, where Φ(0) = 1/2 for every σ > 0 but a known
-    value equal to the target improves on nothing (PI = 0)."""
-    d, _, z, point = _improvement(mean, std, best, xi)
-    return np.where(point, (d > 0).astype(float), ndtr(z))
-
-
-def log_probability_of_improvement(mean, std, best: float, xi: float = 0.0):
-    """log PI = log Φ(z) and its derivatives, with λ(z) = φ(z)/Φ(z):
-
-    ∂ log PI / ∂μ = -λ(z) / σ,    ∂ log PI / ∂σ = -z λ(z) / σ.
-
-    λ is computed as √(2/π) / erfcx(-z/√2) (since Φ(z) = erfcx(-z/√2) e^{-z²/2} / 2), which stays
-    accurate for z ≪ 0 where exp(log φ(z) - log Φ(z)) subtracts two huge, nearly equal numbers.
-    At σ = 0 (or z overflowing): log PI = 0 with slopes 0 where μ < f* - ξ (λ → 0 faster than σ),
-    -inf with slopes 0 elsewhere (see ``probability_of_improvement``).
-    """
-    d, std, z, point = _improvement(mean, std, best, xi)
-    lam = math.sqrt(2 / math.pi) / erfcx(-z / math.sqrt(2))
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        value = np.where(point, np.where(d > 0, 0.0, -np.inf), log_ndtr(z))
-        d_mean = np.where(point, 0.0, -lam / std)
-        d_std = np.where(point, 0.0, -z * lam / std)
-    return _usable_slopes(value, d_mean, d_std)
-
-
-def upper_confidence_bound(mean, std, best: float = 0.0, beta: float = 4.0):
-    """UCB = -μ + √β σ (``best`` is unused: UCB does not look at the incumbent), and its
-    derivatives ∂/∂μ = -1, ∂/∂σ = √β. Larger β explores more. (σ = 0 needs no special case.)"""
-    mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
-    return -mean + math.sqrt(beta) * std, -np.ones_like(mean), math.sqrt(beta) * np.ones_like(std)
-
-ACQUISITIONS = {"ei": log_expected_improvement, "pi": log_probability_of_improvement, "ucb": upper_confidence_bound}
 
 
 # -- the model's data and the local starts -----------------------------------------------------------
@@ -267,7 +139,7 @@ class BayesianOptimization(Strategy):
         self.sobol = None  # the candidates' quasi-random sequence, built at the first model-based ask
         self.continuous = np.array([  # the columns L-BFGS-B may move: Floats without a step
             s.start for s, dim in zip(space.unit_slices().values(), space.dimensions.values())
-            if dim.kind == "Float" and dim.step is None], dtype=int)
+            if dim.continuous], dtype=int)
 
     # -- plumbing: unit-cube points, rounding, bookkeeping ---------------------------------------------
     def _cube(self, n: int, kind: str) -> np.ndarray:
@@ -290,93 +162,100 @@ class BayesianOptimization(Strategy):
             from scipy.stats import qmc
 
             self.sobol = qmc.Sobol(self.space.n_unit, scramble=True, rng=np.random.default_rng(self.rng.integers(2**32)))
-        return self.round_to_space(self.sobol.random(self.n_candidates))
-
-    def round_to_space(self, U: np.ndarray) -> np.ndarray:
-        """Each row of U (m, n_unit) moved to the encoding of the nearest valid point: the same as
-        ``space.encode(space.decode(u))`` row by row (a test checks it), vectorised for speed."""
-        U = np.clip(np.array(U, dtype=float), 0.0, 1.0)
-        for s, dim in zip(self.space.unit_slices().values(), self.space.dimensions.values()):
-            col = U[:, s.start]
-            if dim.kind == "Choice":
-                block = U[:, s]
-                U[:, s] = np.eye(dim.n_unit)[np.argmax(block, axis=1)]
-            elif dim.kind == "Int" and dim.log:  # exp onto [low − ½, high + ½], rounded; back to the bin's log-centre
-                lo, hi = math.log(dim.low - 0.5), math.log(dim.high + 0.5)
-                value = np.round(np.clip(np.exp(lo + col * (hi - lo)), dim.low, dim.high))
-                U[:, s.start] = ((np.log(value - 0.5) + np.log(value + 0.5)) / 2 - lo) / (hi - lo)
-            elif dim.on_lattice:  # an Int or a stepped Float: n equal slices, each to its centre (k + ½) / n
-                n = dim.n_values
-                U[:, s.start] = (np.minimum(np.floor(col * n), n - 1) + 0.5) / n
-        return U
-
-    @staticmethod
-    def _key(u: np.ndarray) -> tuple:
-        return tuple(np.round(u, 9))
+        return self.space.round_unit(self.sobol.random(self.n_candidates))
 
     def _first_unseen(self, U: np.ndarray) -> np.ndarray | None:
         for u in U:
-            if self._key(u) not in self.seen:
+            if self.space.unit_key(u) not in self.seen:
                 return u
         return None
 
     def _random_unseen(self) -> dict:
-        for _ in range(1000):
-            params = self.space.sample(self.rng)
-            if self._key(self.space.encode(params)) not in self.seen:
-                return params
-        raise SearchExhausted(f"BayesianOptimization: no unseen point found after {len(self.seen)} evaluations")
+        params = self.space.sample_unseen(self.rng, self.seen)
+        if params is None:
+            raise SearchExhausted(f"BayesianOptimization: no unseen point found after {len(self.seen)} evaluations")
+        return params
 
     def tell(self, trial) -> None:
         super().tell(trial)
         u = self.space.encode(trial.params)
         self.X = np.vstack([self.X, u])
-        self.seen.add(self._key(u))
+        self.seen.add(self.space.unit_key(u))
 
     # -- the algorithm ----------------------------------------------------------------------------------
     def ask(self) -> dict:
-        losses = np.array([self.loss(t) for t in self.trials])
-        ok = np.isfinite(losses)
+        losses, ok = self._losses()
         # 0. initial design (and whenever fewer than two trials succeeded: nothing to model yet)
         if len(self.trials) < self.n_initial or ok.sum() < 2:
             if self.design is None:
-                self.design = self.round_to_space(self._cube(self.n_initial, self.init))
+                self.design = self.space.round_unit(self._cube(self.n_initial, self.init))
             u = self.design[len(self.trials)] if len(self.trials) < self.n_initial else None
-            if u is None or self._key(u) in self.seen:
+            if u is None or self.space.unit_key(u) in self.seen:
                 return self._random_unseen()
             return self.space.decode(u)
         with one_blas_thread():
             u = self._maximise_acquisition(losses, ok)
         return self._random_unseen() if u is None else self.space.decode(u)
 
-    def _maximise_acquisition(self, losses: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+    # -- the model and its acquisition, as the next ask() uses them ------------------------------------
+    def _losses(self) -> tuple[np.ndarray, np.ndarray]:
+        losses = np.array([self.loss(t) for t in self.trials])  # (n_trials,)
+        return losses, np.isfinite(losses)
+
+    def _fit(self, gp: GaussianProcess, losses: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> None:
         # 1. the data: failed trials take the worst successful loss; far outliers are pulled in
-        y = warp_outliers(np.where(ok, losses, losses[ok].max()), reach=1 / math.sqrt(self.gp.noise_min))
+        y = warp_outliers(np.where(ok, losses, losses[ok].max()), reach=1 / math.sqrt(gp.noise_min))
         # 2. fit the GP (warm-started from the last step's hyperparameters)
-        self.gp.fit(self.X, y, n_restarts=self.n_restarts, rng=self.rng)
-        best = float(np.min(self.gp.z_[ok]))
-        acquisition = ACQUISITIONS[self.acquisition]
+        gp.fit(self.X, y, n_restarts=self.n_restarts, rng=rng)
+
+    def fitted_model(self) -> GaussianProcess | None:
+        """A copy of the GP fitted to the trials told so far exactly as the next ``ask()`` will fit
+        it (same warm start, same random restarts), or None while there is no model yet (the
+        initial design, or fewer than two successful trials). Calling it changes nothing the
+        strategy will do. Its ``predict(U, return_std=True)`` gives the posterior of the loss."""
+        losses, ok = self._losses()
+        if len(self.trials) < self.n_initial or ok.sum() < 2:
+            return None
+        gp = copy.deepcopy(self.gp)
+        self._fit(gp, losses, ok, rng=copy.deepcopy(self.rng))
+        return gp
+
+    def acquisition_values(self, U, gp: GaussianProcess | None = None, grad: bool = False):
+        """The acquisition ``ask()`` maximises (log EI, log PI or UCB, in the GP's standardised
+        units) at the rows of U (m, n_unit), from ``gp`` (default: ``fitted_model()``); with
+        ``grad=True`` also its slopes in μ and σ (see ``acquisition.py``). Raises ``ValueError``
+        while there is no model yet."""
+        gp = self.fitted_model() if gp is None else gp
+        if gp is None:
+            raise ValueError(f"BayesianOptimization: no model yet after {len(self.trials)} trials (the initial "
+                             f"design has n_initial={self.n_initial} points and two must succeed)")
+        mean, var = gp.posterior(np.atleast_2d(U))
+        return self._acquisition(gp, mean, np.sqrt(var), grad)
+
+    def _acquisition(self, gp: GaussianProcess, mean, std, grad: bool):
         option = {"beta": self.beta} if self.acquisition == "ucb" else {"xi": self.xi}
+        best = float(np.min(gp.z_))  # the best loss seen (failed trials hold the worst, never the best)
+        return ACQUISITIONS[self.acquisition](mean, std, best, grad=grad, **option)
 
-        def score(U):
-            mean, var = self.gp.posterior(U)
-            return acquisition(mean, np.sqrt(var), best, **option)[0]
-
+    def _maximise_acquisition(self, losses: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+        # 1-2. fit the GP to the (warped) losses, in place: the next step warm-starts from it
+        self._fit(self.gp, losses, ok, rng=self.rng)
         # 3. score many quasi-random candidates, each rounded to a valid point first
         candidates = self._candidates()  # (n_candidates, n_unit)
-        values = score(candidates)
+        values = self.acquisition_values(candidates, self.gp)
         # 4. refine with L-BFGS-B over the continuous columns, from the incumbent and n_local
         #    candidates: the best one and more drawn with probability ∝ exp(value - max)
         if self.n_local > 0 and len(self.continuous) > 0:
             chosen = local_starts(values, self.n_local, self.rng)
             incumbent = self.X[ok][np.argmin(losses[ok])]
             starts = np.vstack([candidates[chosen], incumbent])
-            refined = self.round_to_space(self._refine(starts, acquisition, best, option))
-            candidates, values = np.vstack([candidates, refined]), np.concatenate([values, score(refined)])
+            refined = self.space.round_unit(self._refine(starts))
+            candidates = np.vstack([candidates, refined])
+            values = np.concatenate([values, self.acquisition_values(refined, self.gp)])
         # 5. the best candidate that has not been evaluated yet
         return self._first_unseen(candidates[np.argsort(-values, kind="stable")])
 
-    def _refine(self, U0: np.ndarray, acquisition, best: float, option: dict) -> np.ndarray:
+    def _refine(self, U0: np.ndarray) -> np.ndarray:
         """Local L-BFGS-B ascent of the acquisition from each row of U0 (k, n_unit), moving only
         the continuous columns.
 
@@ -394,7 +273,7 @@ class BayesianOptimization(Strategy):
             U[:, cols] = s.reshape(k, -1) * scale
             mean, var, d_mean, d_var = self.gp.posterior_grad(U)
             std = np.sqrt(var)
-            value, dv_dmean, dv_dstd = acquisition(mean, std, best, **option)
+            value, dv_dmean, dv_dstd = self._acquisition(self.gp, mean, std, grad=True)
             grad = dv_dmean[:, None] * d_mean + (dv_dstd / (2 * std))[:, None] * d_var  # chain rule, (k, n_unit)
             return -float(np.sum(value)), -(grad[:, cols] * scale).ravel()
 

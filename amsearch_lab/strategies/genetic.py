@@ -154,12 +154,12 @@ class GeneticSearch(Strategy):
             self._next_generation()
         i = self.queue_.pop(0)
         params = self.space.decode(self.genomes_[i])
-        self.asked_[self._key(params)] = i
+        self.asked_[self.space.key(params)] = i
         return params
 
     def tell(self, trial) -> None:
         super().tell(trial)
-        i = self.asked_.pop(self._key(trial.params), None)
+        i = self.asked_.pop(self.space.key(trial.params), None)
         if i is not None:
             self.losses_[i] = self.loss(trial)
 
@@ -168,15 +168,12 @@ class GeneticSearch(Strategy):
         return [[self.space.decode(x) for x in genomes] for genomes, _ in self.generations_]
 
     # -- the algorithm -------------------------------------------------------------------------------
-    def _key(self, params) -> tuple:
-        return tuple(self.space.encode(params).round(9))
-
     def _next_generation(self) -> None:
         """Replace the generation just evaluated by the next one and queue its new members."""
         if not self.genomes_:
             # 0. the first generation: random points of the space
             self.genomes_ = [self.space.encode(self.space.sample(self.rng)) for _ in range(self.population)]
-            self.seen_.update(self._key(self.space.decode(x)) for x in self.genomes_)
+            self.seen_.update(self.space.key(self.space.decode(x)) for x in self.genomes_)
             self.losses_ = [math.inf] * self.population
             self.queue_ = list(range(self.population))
             return
@@ -228,8 +225,8 @@ class GeneticSearch(Strategy):
         """Mutate; while the result decodes to an already proposed point, mutate it again."""
         x = self._mutate(child)
         for _ in range(tries):
-            if self._key(self.space.decode(x)) not in self.seen_:
+            if self.space.key(self.space.decode(x)) not in self.seen_:
                 break
             x = self._mutate(x)
-        self.seen_.add(self._key(self.space.decode(x)))
+        self.seen_.add(self.space.key(self.space.decode(x)))
         return x

@@ -74,16 +74,11 @@ class GreedySearch(Strategy):
 
     def tell(self, trial) -> None:
         super().tell(trial)
-        self.seen_[self._key(trial.params)] = self.loss(trial)
+        self.seen_[self.space.key(trial.params)] = self.loss(trial)
 
     # -- the algorithm ------------------------------------------------------------------------------
-    def _key(self, params) -> tuple:
-        """A hashable identity of a point: its unit-cube code, rounded so that a value that went
-        through a log/exp round trip (1e-3 vs 0.0010000000000000002) is the same point."""
-        return tuple(self.space.encode(params).round(9))
-
     def _loss_of(self, params) -> float:
-        return self.seen_.get(self._key(params), math.inf)
+        return self.seen_.get(self.space.key(params), math.inf)
 
     def _set_centre(self, params) -> None:
         self.centre_ = params
@@ -92,9 +87,9 @@ class GreedySearch(Strategy):
     def _propose(self, points: list) -> None:
         """Compare ``points`` at the next step; queue those not evaluated yet."""
         self.batch_ = points
-        self.queue_ = [p for p in points if self._key(p) not in self.seen_]
+        self.queue_ = [p for p in points if self.space.key(p) not in self.seen_]
         for p in self.queue_:
-            self.seen_[self._key(p)] = math.inf  # pending: never proposed twice
+            self.seen_[self.space.key(p)] = math.inf  # pending: never proposed twice
 
     def _step(self) -> None:
         """Finish the dimension just tried, open the next one. Each call moves, shrinks the step,
@@ -125,11 +120,8 @@ class GreedySearch(Strategy):
         # 2. stuck for good at this centre
         if not self.restart:
             raise SearchExhausted(f"GreedySearch: stuck at {self.centre_} (step below min_scale={self.min_scale})")
-        for _ in range(1000):
-            params = self.space.sample(self.rng)
-            if self._key(params) not in self.seen_:
-                break
-        else:
+        params = self.space.sample_unseen(self.rng, self.seen_)
+        if params is None:
             raise SearchExhausted("GreedySearch: 1000 random draws found no unevaluated point")
         self.scale_, self.dim_ = self.scale0, -1
         self.climbs_.append([])

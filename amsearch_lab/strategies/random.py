@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..space import Choice
 from .base import Strategy
 
 
@@ -30,7 +31,7 @@ class RandomSearch(Strategy):
         levels = np.arange(0.0, 1.0 + 1e-9, self.step)  # the lattice in the unit cube
         params = self.space.sample(self.rng)
         for name, dim in self.space.dimensions.items():
-            if dim.n_unit == 1 and dim.kind != "Choice":
+            if not isinstance(dim, Choice):
                 params[name] = dim.from_unit(levels[self.rng.integers(len(levels))])
         return params
 
