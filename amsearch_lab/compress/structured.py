@@ -156,17 +156,29 @@ def neuron_masks(model: nn.Sequential, keep: dict[int, torch.Tensor]) -> dict[st
 
 @torch.no_grad()
 def shrink(model: nn.Sequential, keep: dict[int, torch.Tensor]) -> nn.Sequential:
-    """A smaller copy of ``model`` where hidden layer ``i`` has only the neurons ``keep[i]``."""
+    """A smaller copy of ``model`` where hidden layer ``i`` has only the neurons ``keep[i]``.
+
+    Each ``keep[i]`` must hold at least one and only distinct neuron indices of layer i: a layer
+    of zero neurons cannot compute (a Conv2d or Linear with 0 outputs fails in its forward pass),
+    and a neuron kept twice would feed the next layer twice."""
     hidden = hidden_layers(model)
-    small = copy.deepcopy(model)
-    for i, kept in keep.items():
+    for i, kept in keep.items():  # 1. check every keep before building anything
         if i not in hidden:
             raise ValueError(f"shrink: keep has layer index {i}; prunable hidden layers are {hidden}")
+        n = model[i].weight.shape[0]
+        if kept.numel() == 0:
+            raise ValueError(f"shrink: keep[{i}]={kept!r} is empty; layer {i} must keep at least one of its {n} neurons")
+        if kept.dim() != 1 or kept.dtype.is_floating_point or kept.dtype == torch.bool:
+            raise ValueError(f"shrink: keep[{i}]={kept!r} must be a 1-d tensor of integer neuron indices")
+        if len(set(kept.tolist())) < kept.numel() or not 0 <= int(kept.min()) <= int(kept.max()) < n:
+            raise ValueError(f"shrink: keep[{i}]={kept!r} must hold distinct neuron indices of layer {i}, in [0, {n})")
+    small = copy.deepcopy(model)
+    for i, kept in keep.items():
         kept = kept.to(model[i].weight.device)
         j = next_layer(model, i)
-        # 1. layer i: keep the rows (output neurons / filters) in `kept`
+        # 2. layer i: keep the rows (output neurons / filters) in `kept`
         small[i] = _resized(small[i], rows=kept)
-        # 2. the next layer: keep the input columns those neurons feed
+        # 3. the next layer: keep the input columns those neurons feed
         small[j] = _resized(small[j], cols=_input_columns(model[j], kept, model[i].weight.shape[0]))
     return small
 

@@ -89,3 +89,23 @@ def test_keep_top_and_errors():
         shrink(mlp((3, 2, 2), seed=0), {3: torch.tensor([0])})
     with pytest.raises(ValueError, match="nn.Sequential"):
         hidden_layers(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("model_fn, index", [(lambda: mlp((20, 16, 12, 10), seed=0), 3), (lambda: small_cnn(seed=0), 0)],
+                         ids=["Linear", "Conv2d"])
+def test_shrink_refuses_a_layer_without_neurons(model_fn, index):
+    """Before, keep[i] = [] built a layer with 0 outputs: a Conv2d with 0 channels fails in its
+    forward pass, a Linear with 0 outputs makes the network a constant."""
+    model = model_fn()
+    with pytest.raises(ValueError, match=rf"keep\[{index}\]=tensor\(\[\], dtype=torch.int64\) is empty; layer {index}"):
+        shrink(model, {index: torch.tensor([], dtype=torch.int64)})
+
+
+def test_shrink_refuses_repeated_out_of_range_and_non_index_keeps():
+    model = mlp((3, 4, 2), seed=0)
+    for bad in (torch.tensor([1, 1]), torch.tensor([0, 4]), torch.tensor([-1, 2])):
+        with pytest.raises(ValueError, match=r"keep\[1\]=.* distinct neuron indices of layer 1, in \[0, 4\)"):
+            shrink(model, {1: bad})
+    for bad in (torch.tensor([True, False, True, True]), torch.tensor([0.0, 1.0]), torch.tensor([[0, 1]])):
+        with pytest.raises(ValueError, match=r"keep\[1\]=.* 1-d tensor of integer neuron indices"):
+            shrink(model, {1: bad})
