@@ -78,9 +78,13 @@ def _correct(output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, loss_fn=None) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``(x, y)`` in eval mode (accuracy is ``nan`` for
-    regression). ``loss_fn(output, y)`` must return the batch mean (default: cross-entropy on logits)."""
+    regression). ``loss_fn(output, y)`` must return the batch mean (default: cross-entropy on logits).
+    Empty data raise a ValueError: their mean would be 0/0 = nan, which compares False with
+    everything and so slips past checks such as ``acc < 0.5``."""
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"evaluate: batch_size={batch_size!r} must be a positive integer")
+    if len(x) == 0:
+        raise ValueError(f"evaluate: x has no examples (shape {tuple(x.shape)}); a mean loss and accuracy need at least one")
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
     was_training = model.training
     model.eval()

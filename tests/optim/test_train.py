@@ -93,3 +93,13 @@ def test_bad_input_raises_value_error(data, kwargs, match):
     model = mlp((784, 8, 10), seed=0)
     with pytest.raises(ValueError, match=match):
         fit(model, data, SGD(model.parameters(), lr=0.1), device="cpu", progress=False, **kwargs)
+
+
+def test_evaluate_and_accuracy_refuse_empty_data(data):
+    """Before: 0/0 = nan loss and accuracy, returned without a word."""
+    from amsearch_lab.compress import accuracy
+
+    model = mlp((784, 8, 10), seed=0)
+    for measure in (evaluate, accuracy):
+        with pytest.raises(ValueError, match=r"x has no examples \(shape \(0, 1, 28, 28\)\)"):
+            measure(model, data.x_val[:0], data.y_val[:0])
