@@ -104,8 +104,8 @@ def _build_strategy(args, space, minimize: bool):
         raise UsageError(f"--strategy: {e}") from None
     if getattr(cls, "blackbox", True) is False:
         raise UsageError(
-            f"--strategy {args.strategy} needs a differentiable objective (value_and_grad, a "
-            f"hypergradient) and every built-in task is a black box; run it from Python on "
+            f"--strategy {args.strategy} needs a differentiable objective (one that returns its "
+            f"hypergradient with its value) and every built-in task is a black box; run it from Python on "
             f"amsearch_lab.hypergrad.regression_hypergrad_task() (lesson 06), or choose one of: "
             f"{', '.join(_blackbox_names())}")
     options = {}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -67,18 +67,17 @@ class HypergradTask:
     weights0: list
     steps: int = 50
     minimize: bool = True
-    _cache: dict = field(default_factory=dict, repr=False)
 
-    def __call__(self, params: dict) -> float:
-        return self.value_and_grad(params)[0]
+    def __call__(self, params: dict) -> tuple[float, dict]:
+        """The objective for ``search()``: ``(V, {"grad": {name: dV/dparam}})``, the value with its
+        hypergradient as the trial's extra output (``GradientSearch`` reads it from ``Trial.info``;
+        the other strategies ignore it)."""
+        value, grad = self.value_and_grad(params)
+        return value, {"grad": grad}
 
     def value_and_grad(self, params: dict) -> tuple[float, dict]:
         """``(V, {name: dV/dparam})`` at ``params``; ``V`` is NaN (and the gradient empty) when
-        training diverged. The last result is cached, so ``GradientSearch`` can ask for the
-        gradient of the point ``search()`` just evaluated without training again."""
-        key = tuple(sorted(params.items()))
-        if key in self._cache:
-            return self._cache[key]
+        training diverged."""
         self.space.check(params)
         # 1. hyperparameters as leaves of the graph (float64, so finite differences agree)
         hyper = {name: torch.tensor(float(params[name]), dtype=torch.float64, requires_grad=True)
@@ -90,14 +89,10 @@ class HypergradTask:
         w_T = unrolled_gd(train_loss, self.weights0, hyper["lr"], self.steps)
         value = self.loss(w_T, self.X_val, self.y_val)
         # 3. back-propagate through the whole run
-        if torch.isfinite(value):
-            value.backward()
-            result = float(value.detach()), {name: float(h.grad) for name, h in hyper.items()}
-        else:
-            result = math.nan, {}
-        self._cache.clear()  # plumbing: keep only the last point
-        self._cache[key] = result
-        return result
+        if not torch.isfinite(value):
+            return math.nan, {}
+        value.backward()
+        return float(value.detach()), {name: float(h.grad) for name, h in hyper.items()}
 
 
 def _mse(w, X, y):

@@ -189,12 +189,29 @@ class History:
 
 # -- the loop -------------------------------------------------------------------------------------
 def _as_value(raw) -> float:
-    """What an objective may return: a real number (numpy and torch scalars included)."""
+    """What an objective may return as its value: a real number (numpy and torch scalars included)."""
     if hasattr(raw, "item") and callable(raw.item):
         raw = raw.item()
     if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
         raise TypeError(f"objective returned {raw!r}; it must return a real number")
     return float(raw)
+
+
+def _as_result(raw, storable: bool) -> tuple[float, dict]:
+    """An objective returns ``value`` or ``(value, info)``: ``info`` is a dict of extra outputs
+    (a hypergradient, a learning curve) that the trial keeps in ``Trial.info`` for the strategy
+    and the history. With storage, ``info`` must survive a JSON round trip."""
+    info = {}
+    if isinstance(raw, tuple) and len(raw) == 2 and isinstance(raw[1], Mapping):
+        raw, info = raw
+        if storable:
+            try:
+                info = stored_form(dict(info))
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"objective returned info that cannot be stored in a JSON history ({e})") from None
+        else:
+            info = dict(info)
+    return _as_value(raw), info
 
 
 def _make_strategy(strategy, space, seed, minimize, options):
@@ -319,8 +336,10 @@ def search(
 ) -> History:
     """Run ``budget`` evaluations of ``objective`` proposed by ``strategy``; return the History.
 
-    objective  ``params -> value``; an exception or a NaN/inf value makes a failed trial and the
-               search goes on (``catch=False`` re-raises the exception after recording it).
+    objective  ``params -> value``, or ``params -> (value, info)`` with ``info`` a dict of extra
+               outputs kept in ``Trial.info`` (what ``GradientSearch`` reads its gradient from);
+               an exception or a NaN/inf value makes a failed trial and the search goes on
+               (``catch=False`` re-raises the exception after recording it).
     strategy   a registered name (``"random"``, ``"grid"``, ...), a Strategy class, or a built
                Strategy; ``options`` are passed to its constructor.
     storage    a JSON Lines file, locked for the whole search (a second search on the same file
@@ -382,7 +401,7 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             trial.start = time.time()
             error = None
             try:
-                trial.value = _as_value(objective(dict(params)))
+                trial.value, trial.info = _as_result(objective(dict(params)), storable=history.path is not None)
                 if not math.isfinite(trial.value):
                     trial.status, trial.error = FAILED, f"objective returned {trial.value}"
                     trial.value = None

@@ -245,3 +245,19 @@ def test_a_file_that_is_not_a_history_is_never_rewritten(tmp_path):
     with pytest.raises(ValueError, match="line 1 is not a valid trial record"):
         search(quadratic, space(), "random", budget=3, seed=0, storage=notes, progress=False)
     assert notes.read_text() == "remember the milk"
+
+
+def test_an_objectives_extra_outputs_are_kept_in_the_trial_and_the_file(tmp_path):
+    def with_curve(p):
+        return quadratic(p), {"curve": [3.0, 2.0, quadratic(p)], "epochs": 3}
+
+    path = tmp_path / "h.jsonl"
+    history = search(with_curve, space(), "random", budget=3, seed=0, storage=path, progress=False)
+    assert history[0].info == {"curve": [3.0, 2.0, history[0].value], "epochs": 3}
+    assert [t.info for t in History.load(path)] == [t.info for t in history]
+    # extras JSON cannot hold make a failed trial with storage (and are kept as they are without)
+    history = search(lambda p: (1.0, {"model": max}), space(), "random", budget=2, seed=0,
+                     storage=tmp_path / "h2.jsonl", progress=False)
+    assert [t.status for t in history] == ["failed", "failed"] and "cannot be stored" in history[0].error
+    assert search(lambda p: (1.0, {"model": max}), space(), "random", budget=1, seed=0,
+                  progress=False)[0].info == {"model": max}

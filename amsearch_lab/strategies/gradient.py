@@ -40,26 +40,21 @@ from .base import Strategy
 class GradientSearch(Strategy):
     """Hypergradient descent, one step per trial (see the module).
 
-    objective  the objective being searched; it must have ``value_and_grad(params) ->
-               (value, {name: dvalue/dparam})`` (``HypergradTask`` has). Its gradient at the point
-               just evaluated is read back in ``tell``; a ``HypergradTask`` caches it, so nothing
-               is trained twice.
+    The objective must return its gradient with its value, ``(value, {"grad": {name:
+    dvalue/dparam}})`` (a ``HypergradTask`` does): ``search()`` stores the extras in
+    ``Trial.info`` and ``tell`` reads the gradient from there, so the strategy never calls the
+    objective, and a resumed search replays the stored gradients instead of training again.
+
     lr         first step length eta in unit-cube coordinates
     grow       factor on eta after an improving step (at most ``max_lr``, default ``max(0.5, lr)``);
                a failed one halves it
     start      first point; default: a random point of the space
     """
 
-    blackbox = False  # needs value_and_grad: not part of the black-box contract tests and bench
+    blackbox = False  # needs the objective's gradient: not part of the black-box contract tests and bench
 
-    def __init__(self, space, seed=None, minimize=True, objective=None, lr=0.1, grow=1.5, max_lr=None, start=None):
+    def __init__(self, space, seed=None, minimize=True, lr=0.1, grow=1.5, max_lr=None, start=None):
         super().__init__(space, seed=seed, minimize=minimize)
-        if not callable(getattr(objective, "value_and_grad", None)):
-            raise ValueError(
-                f"GradientSearch: objective={objective!r} is not differentiable: it has no "
-                "value_and_grad(params) method. Gradient-based search needs hypergradients (see "
-                "amsearch_lab.hypergrad); for a black-box objective use random, grid, greedy, bayes or genetic."
-            )
         for name, dim in space.dimensions.items():
             if not isinstance(dim, Float) or dim.step is not None:
                 raise ValueError(f"GradientSearch: parameter '{name}' is {dim!r}; a gradient needs a continuous Float")
@@ -73,7 +68,7 @@ class GradientSearch(Strategy):
             raise ValueError(f"GradientSearch: max_lr={max_lr!r} must be >= lr={lr!r}")
         if start is not None:
             space.check(start)
-        self.objective, self.start = objective, start
+        self.start = start
         self.lr, self.grow, self.max_lr = float(lr), float(grow), float(max_lr)
         # learned state
         self.lr_ = self.lr
@@ -93,6 +88,12 @@ class GradientSearch(Strategy):
         return self.space.decode(np.clip(self.best_u_ - self.lr_ * self.grad_u_ / norm, 0.0, 1.0))
 
     def tell(self, trial) -> None:
+        grads = trial.info.get("grad") if isinstance(trial.info, dict) else None
+        if trial.status == "ok" and not (isinstance(grads, dict) and set(self.space.names) <= set(grads)):
+            raise ValueError(
+                f"GradientSearch: trial {trial.number} came back without a gradient (its info is {trial.info!r}). "
+                "The objective must return (value, {'grad': {name: dvalue/dparam}}), as the tasks of "
+                "amsearch_lab.hypergrad do; for a black-box objective use random, grid, greedy, bayes or genetic.")
         super().tell(trial)
         loss = self.loss(trial)
         if loss < self.best_loss_:
@@ -100,12 +101,12 @@ class GradientSearch(Strategy):
             if self.best_u_ is not None:
                 self.lr_ = min(self.lr_ * self.grow, self.max_lr)
             self.best_loss_, self.best_u_ = loss, self.space.encode(trial.params)
-            self.grad_u_ = self._grad_u(trial.params)
+            self.grad_u_ = self._grad_u(trial.params, grads)
         elif self.best_u_ is not None:
             # 2. overshoot or failure: a shorter step from the best point
             self.lr_ *= 0.5
 
-    def _grad_u(self, params: dict) -> np.ndarray:
+    def _grad_u(self, params: dict, grads: dict) -> np.ndarray:
         """Chain rule from ``d value / d v`` (the objective's) to ``g_u = d loss / d u`` (the unit
         cube's), returned as ``2**-k * g_u`` with its largest entry in [0.5, 1).
 
@@ -115,7 +116,6 @@ class GradientSearch(Strategy):
         overflow, and one of 1e-320 keeps all its bits. An infinite entry gives its limit
         direction (its sign on those entries, 0 elsewhere); a NaN entry gives NaN (no direction).
         """
-        _, grads = self.objective.value_and_grad(params)
         sign = 1.0 if self.minimize else -1.0
         mantissas, exponents = [], []
         for name, dim in self.space.dimensions.items():

@@ -37,7 +37,7 @@ def test_hypergradient_matches_finite_difference(tasks, name, point):
     for p in ("alpha", "lr"):
         h = 1e-5 * point[p]
         up, down = {**point, p: point[p] + h}, {**point, p: point[p] - h}
-        fd = (task(up) - task(down)) / (2 * h)
+        fd = (task.value_and_grad(up)[0] - task.value_and_grad(down)[0]) / (2 * h)
         assert grad[p] == pytest.approx(fd, rel=1e-5, abs=1e-9), (name, p)
 
 
@@ -58,10 +58,29 @@ def test_unrolled_gd_converges_to_the_ridge_solution(tasks):
     torch.testing.assert_close(w[1].detach(), b, rtol=1e-6, atol=1e-8)
 
 
-def test_value_and_grad_caches_the_last_point(tasks):
+def test_a_task_returns_its_gradient_as_the_trials_extra_output(tasks):
     task = tasks["iris"]
-    a = task.value_and_grad(dict(alpha=0.01, lr=0.5))
-    assert task.value_and_grad(dict(alpha=0.01, lr=0.5)) is a
+    value, info = task(dict(alpha=0.01, lr=0.5))
+    assert (value, info["grad"]) == task.value_and_grad(dict(alpha=0.01, lr=0.5))
+    history = search(task, task.space, "random", budget=2, seed=0, progress=False)
+    assert set(history[0].info["grad"]) == {"alpha", "lr"}  # the loop keeps it in Trial.info
+
+
+def test_resuming_a_gradient_search_trains_nothing_again(tasks, tmp_path):
+    task, calls = tasks["regression"], []
+
+    def counting(params):
+        calls.append(params)
+        return task(params)
+
+    options = {"start": {"alpha": 1.0, "lr": 0.02}}
+    path = tmp_path / "h.jsonl"
+    search(counting, task.space, "gradient", budget=5, storage=path, progress=False, options=options)
+    assert len(calls) == 5
+    resumed = search(counting, task.space, "gradient", budget=8, storage=path, progress=False, options=options)
+    assert len(calls) == 8  # the 5 stored trials were replayed from their stored gradients
+    full = search(task, task.space, "gradient", budget=8, progress=False, options=options)
+    assert [t.params for t in resumed] == [t.params for t in full]
 
 
 def test_divergence_is_a_failed_value(tasks):
@@ -74,8 +93,7 @@ def test_divergence_is_a_failed_value(tasks):
 def test_gradient_search_improves_on_its_start(tasks, name):
     task = tasks[name]
     start = {"alpha": 1.0, "lr": 0.02}
-    history = search(task, task.space, "gradient", budget=8, seed=0, progress=False,
-                     options=dict(objective=task, start=start))
+    history = search(task, task.space, "gradient", budget=8, seed=0, progress=False, options=dict(start=start))
     assert history[0].params == start
     assert history.best.value < 0.8 * history[0].value
     losses = [t.value for t in history if t.ok]
@@ -84,9 +102,11 @@ def test_gradient_search_improves_on_its_start(tasks, name):
 
 def test_maximize_climbs(tasks):
     task = tasks["iris"]
-    negated = lambda p: -task(p)  # noqa: E731
-    negated.value_and_grad = lambda p: (-task.value_and_grad(p)[0], {k: -g for k, g in task.value_and_grad(p)[1].items()})
-    strategy = GradientSearch(task.space, objective=negated, minimize=False, start={"alpha": 1.0, "lr": 0.02})
+    def negated(p):
+        value, grad = task.value_and_grad(p)
+        return -value, {"grad": {k: -g for k, g in grad.items()}}
+
+    strategy = GradientSearch(task.space, minimize=False, start={"alpha": 1.0, "lr": 0.02})
     history = search(negated, task.space, strategy, budget=4, progress=False, minimize=False)
     assert history.best.value > history[0].value
 
@@ -94,9 +114,10 @@ def test_maximize_climbs(tasks):
 def test_step_follows_the_normalised_hypergradient_in_log_space(tasks):
     task = tasks["regression"]
     start = {"alpha": 0.1, "lr": 0.05}
-    strategy = GradientSearch(task.space, objective=task, lr=0.1, start=start)
+    strategy = GradientSearch(task.space, lr=0.1, start=start)
     params = strategy.ask()
-    strategy.tell(Trial(0, params, task(params)))
+    value, info = task(params)
+    strategy.tell(Trial(0, params, value, info=info))
     _, grad = task.value_and_grad(start)
     g_u = np.array([grad[k] * start[k] * (math.log(d.high) - math.log(d.low))
                     for k, d in task.space.dimensions.items()])
@@ -108,13 +129,14 @@ def test_step_follows_the_normalised_hypergradient_in_log_space(tasks):
 def test_refuses_a_black_box_objective_and_discrete_dimensions(tasks):
     assert STRATEGIES["gradient"] is GradientSearch and GradientSearch.blackbox is False
     space = Space({"x": Float(0.0, 1.0)})
-    with pytest.raises(ValueError, match="not differentiable"):
+    with pytest.raises(ValueError, match="trial 0 came back without a gradient") as caught:
         search(lambda p: p["x"], space, "gradient", budget=3, progress=False)
+    assert len(caught.value.history) == 1  # the one evaluation is kept
     for dim in (Int(1, 5), Choice(["a", "b"]), Float(0.0, 1.0, step=0.1)):
         with pytest.raises(ValueError, match="'y'"):
-            GradientSearch(Space({"x": Float(0.0, 1.0), "y": dim}), objective=tasks["iris"])
+            GradientSearch(Space({"x": Float(0.0, 1.0), "y": dim}))
     with pytest.raises(ValueError, match="lr=0"):
-        GradientSearch(tasks["iris"].space, objective=tasks["iris"], lr=0)
+        GradientSearch(tasks["iris"].space, lr=0)
 
 
 # -- gradients at the ends of the float range -----------------------------------------------------------
@@ -125,10 +147,12 @@ class ScaledBowl:
         self.scale = scale
 
     def __call__(self, p):
-        return (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+        value, grad = self.value_and_grad(p)
+        return value, {"grad": grad}
 
     def value_and_grad(self, p):
-        return self(p), {"x": self.scale * 2 * (p["x"] - 0.3), "y": self.scale * 2 * (p["y"] - 0.6)}
+        value = (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+        return value, {"x": self.scale * 2 * (p["x"] - 0.3), "y": self.scale * 2 * (p["y"] - 0.6)}
 
 
 SQUARE = Space({"x": Float(0.0, 1.0), "y": Float(0.0, 1.0)})
@@ -137,8 +161,7 @@ LOG_Y = Space({"x": Float(0.0, 1.0), "y": Float(1e-3, 10.0, log=True)})  # dv/du
 
 def run_bowl(space, scale):
     bowl = ScaledBowl(scale)
-    return search(bowl, space, "gradient", budget=40, seed=0, progress=False,
-                  options=dict(objective=bowl, start={"x": 0.9, "y": 0.1}))
+    return search(bowl, space, "gradient", budget=40, seed=0, progress=False, options=dict(start={"x": 0.9, "y": 0.1}))
 
 
 @pytest.mark.parametrize("space", [SQUARE, LOG_Y], ids=["square", "log y"])
@@ -159,24 +182,15 @@ def test_a_range_wider_than_the_largest_float_and_infinite_or_nan_gradients_rais
     points along its sign; a NaN one gives no direction, so the next point is random."""
     wide = Space({"x": Float(-1e308, 1e308), "y": Float(0.0, 1.0)})
     bowl = ScaledBowl(1.0)
-    history = search(bowl, wide, "gradient", budget=10, seed=0, progress=False,
-                     options=dict(objective=bowl, start={"x": 0.9, "y": 0.1}))
+    history = search(bowl, wide, "gradient", budget=10, seed=0, progress=False, options=dict(start={"x": 0.9, "y": 0.1}))
     assert len(history) == 10 and all(t.params in wide for t in history)
 
-    class FixedGradient(ScaledBowl):
-        def __init__(self, grad):
-            self.grad = grad
-
-        def value_and_grad(self, p):
-            return self(p), self.grad
-
     for dx, expected in [(math.inf, [1.0, 0.0]), (-math.inf, [-1.0, 0.0])]:
-        strategy = GradientSearch(SQUARE, objective=FixedGradient({"x": dx, "y": 1.0}), start={"x": 0.5, "y": 0.5})
-        strategy.tell(Trial(0, strategy.ask(), 0.04))
+        strategy = GradientSearch(SQUARE, start={"x": 0.5, "y": 0.5})
+        strategy.tell(Trial(0, strategy.ask(), 0.04, info={"grad": {"x": dx, "y": 1.0}}))
         assert strategy.grad_u_.tolist() == expected
         assert strategy.ask()["x"] == pytest.approx(0.5 - 0.1 * expected[0])
 
-    strategy = GradientSearch(SQUARE, seed=0, objective=FixedGradient({"x": math.nan, "y": 1.0}),
-                              start={"x": 0.5, "y": 0.5})
-    strategy.tell(Trial(0, strategy.ask(), 0.04))
+    strategy = GradientSearch(SQUARE, seed=0, start={"x": 0.5, "y": 0.5})
+    strategy.tell(Trial(0, strategy.ask(), 0.04, info={"grad": {"x": math.nan, "y": 1.0}}))
     assert strategy.ask() == SQUARE.sample(np.random.default_rng(0))
