@@ -16,17 +16,18 @@ from .strategies import (
     GridSearch,
     RandomSearch,
     RegularizedEvolution,
+    SearchExhausted,
     Strategy,
     get_strategy,
 )
-from .study import History, StopSearch, Trial, search
+from .study import History, StopSearch, StorageInUse, Trial, search
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Choice", "Float", "Int", "Space",
-    "History", "StopSearch", "Trial", "search",
-    "STRATEGIES", "Strategy", "get_strategy", "BayesianOptimization", "GeneticSearch", "GradientSearch",
+    "History", "StopSearch", "StorageInUse", "Trial", "search",
+    "STRATEGIES", "Strategy", "SearchExhausted", "get_strategy", "BayesianOptimization", "GeneticSearch", "GradientSearch",
     "GreedySearch", "GridSearch", "RandomSearch", "RegularizedEvolution",
     "load_iris", "load_mnist", "make_regression",
     "describe_device", "device",
