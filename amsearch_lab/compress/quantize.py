@@ -99,6 +99,8 @@ def qparams_from_range(x_min: torch.Tensor, x_max: torch.Tensor, bits: int = 8, 
 def qparams(x: torch.Tensor, bits: int = 8, symmetric: bool = True, axis: int | None = None) -> QParams:
     """Scale and zero point from the min and max of ``x`` (per tensor, or per slice along ``axis``)."""
     x = x.detach()
+    if x.numel() == 0:
+        raise ValueError(f"qparams: x is empty (shape {tuple(x.shape)}); a range needs at least one value")
     if axis is None:
         return qparams_from_range(x.min(), x.max(), bits, symmetric)
     if not -x.dim() <= axis < x.dim():

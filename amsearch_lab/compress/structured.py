@@ -68,6 +68,12 @@ def _per_neuron(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(2).mean(2) if t.dim() > 2 else t
 
 
+def _check_data(x: torch.Tensor, caller: str) -> None:
+    """Plumbing: a mean over no examples is 0/0; refuse it by name."""
+    if len(x) == 0:
+        raise ValueError(f"{caller}: x has no examples (shape {tuple(x.shape)}); a mean score needs at least one")
+
+
 def l1_scores(weight: torch.Tensor) -> torch.Tensor:
     """:math:`S_i = \\sum_j |W_{ij}|`: the L1 norm of each output row / filter. Shape (out,)."""
     return weight.detach().abs().flatten(1).sum(1)
@@ -76,6 +82,7 @@ def l1_scores(weight: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def activation_scores(model: nn.Sequential, index: int, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Mean absolute output of each neuron of layer ``index`` on the inputs ``x``. Shape (out,)."""
+    _check_data(x, "activation_scores")
     head = model[:_activation_end(model, index)]
     total = 0.0
     for start in range(0, len(x), batch_size):
@@ -86,6 +93,7 @@ def activation_scores(model: nn.Sequential, index: int, x: torch.Tensor, batch_s
 def taylor_scores(model: nn.Sequential, index: int, x: torch.Tensor, y: torch.Tensor,
                   loss_fn=None, batch_size: int = 1024) -> torch.Tensor:
     """First-order Taylor importance :math:`|\\overline{a \\, \\partial L/\\partial a}|`, averaged over examples."""
+    _check_data(x, "taylor_scores")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     end = _activation_end(model, index)
     head, tail = model[:end], model[end:]

@@ -2,6 +2,8 @@
 ops, the round trip error is at most scale/2, the STE gradient equals torch's, and the integer
 Linear equals fake quantization."""
 
+import re
+
 import pytest
 import torch
 
@@ -122,6 +124,9 @@ def test_bad_bits_and_axes_raise():
         qparams(torch.ones(3), 1)
     with pytest.raises(ValueError, match="axis=3"):
         qparams(torch.ones(3, 3), axis=3)
+    for empty, axis in ((torch.ones(0), None), (torch.ones(3, 0), 0)):  # were a RuntimeError and an IndexError
+        with pytest.raises(ValueError, match=re.escape(f"x is empty (shape {tuple(empty.shape)})")):
+            qparams(empty, axis=axis)
     qp = QParams(torch.ones(2), torch.zeros(2, dtype=torch.int64), -127, 127, axis=0)
     with pytest.raises(ValueError, match="2 channels"):
         quantize(torch.ones(3, 3), qp)

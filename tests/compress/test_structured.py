@@ -109,3 +109,12 @@ def test_shrink_refuses_repeated_out_of_range_and_non_index_keeps():
     for bad in (torch.tensor([True, False, True, True]), torch.tensor([0.0, 1.0]), torch.tensor([[0, 1]])):
         with pytest.raises(ValueError, match=r"keep\[1\]=.* 1-d tensor of integer neuron indices"):
             shrink(model, {1: bad})
+
+
+def test_data_scores_refuse_empty_data():
+    """Before: total / len(x) = 0.0 / 0, a ZeroDivisionError."""
+    model = mlp((6, 5, 3), seed=0)
+    with pytest.raises(ValueError, match=r"activation_scores: x has no examples \(shape \(0, 6\)\)"):
+        activation_scores(model, 1, torch.zeros(0, 6))
+    with pytest.raises(ValueError, match=r"taylor_scores: x has no examples \(shape \(0, 6\)\)"):
+        taylor_scores(model, 1, torch.zeros(0, 6), torch.zeros(0, dtype=torch.int64))
