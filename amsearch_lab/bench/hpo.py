@@ -13,11 +13,11 @@ What is measured, per strategy, task and seed:
   as CPU time of this process (the CPU time is the fairer figure on a machine shared with other
   jobs, where the wall clock also counts the time spent waiting for a core).
 
-``run_hpo`` drives each strategy through ``ask``/``tell`` directly (the same steps as
-``search()``'s loop, with a clock around the two strategy calls) and returns one row per
-evaluation; ``summarize`` turns those rows into the table ``main`` prints: median and
-interquartile range over seeds of the regret after 10, 25 and 50 evaluations, and the median
-over seeds of the mean overhead per evaluation (wall clock and CPU).
+``run_hpo`` runs each strategy in ``search()``, the library's one loop, wrapped in ``Timed``
+(a Strategy whose ``ask``/``tell`` call the real strategy's with a clock around them), and
+returns one row per evaluation; ``summarize`` turns those rows into the table ``main`` prints:
+median and interquartile range over seeds of the regret after 10, 25 and 50 evaluations, and the
+median over seeds of the mean overhead per evaluation (wall clock and CPU).
 
 Grid search gets a grid of at least ``budget`` points (``n = ceil(budget ** (1/d))`` values
 per continuous dimension), walked in a seeded random order (``shuffle=True``) so that a budget
@@ -34,11 +34,12 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ..strategies import STRATEGIES, SearchExhausted
-from ..study import FAILED, Trial, _as_value, _plain
+from ..strategies import STRATEGIES, Strategy
+from ..study import search
 from ..tasks import TASKS, get_task
 
-__all__ = ["DEFAULT_TASKS", "blackbox_strategies", "default_options", "run_one", "run_hpo", "summarize", "main"]
+__all__ = ["DEFAULT_TASKS", "Timed", "blackbox_strategies", "default_options", "run_one", "run_hpo", "summarize",
+           "main"]
 
 DEFAULT_TASKS = ("branin", "hartmann6", "rosenbrock4", "rastrigin5")
 CHECKPOINTS = (10, 25, 50)
@@ -59,39 +60,43 @@ def default_options(strategy: str, space, budget: int) -> dict:
     return {"n": n, "shuffle": True}
 
 
+class Timed(Strategy):
+    """``strategy`` with a clock on it: ``ask()`` and ``tell()`` call the wrapped strategy's and
+    record the seconds each call took, wall clock (``time.perf_counter``) and CPU of this process
+    (``time.process_time``), in ``ask_s_`` and ``tell_s_`` as ``(wall, cpu)`` pairs, one per call
+    that returned. Everything else (``SearchExhausted`` included) is the wrapped strategy's; it
+    is a Strategy only so that ``search()`` takes it (its own ``rng`` and ``trials`` stay unused)."""
+
+    def __init__(self, strategy: Strategy):
+        super().__init__(strategy.space, seed=strategy.seed, minimize=strategy.minimize)
+        self.strategy = strategy
+        self.ask_s_: list[tuple[float, float]] = []
+        self.tell_s_: list[tuple[float, float]] = []
+
+    def ask(self) -> dict:
+        t0, c0 = time.perf_counter(), time.process_time()
+        params = self.strategy.ask()
+        self.ask_s_.append((time.perf_counter() - t0, time.process_time() - c0))
+        return params
+
+    def tell(self, trial) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        self.strategy.tell(trial)
+        self.tell_s_.append((time.perf_counter() - t0, time.process_time() - c0))
+
+
 def run_one(strategy: str, task, budget: int, seed: int, options: Mapping | None = None) -> list[dict]:
-    """One search of ``task`` by ``strategy``: one row per evaluation (see ``run_hpo``)."""
+    """One search of ``task`` by ``strategy`` in ``search()``: one row per evaluation (see ``run_hpo``)."""
     space = task.space
-    cls = STRATEGIES[strategy]
     opts = {**default_options(strategy, space, budget), **(options or {})}
-    strat = cls(space, seed=seed, minimize=task.minimize, **opts)
-    rows, best = [], math.nan
-    for number in range(budget):
-        # 1. ask, on the clock
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            params = strat.ask()
-        except SearchExhausted:
-            break
-        t_ask, c_ask = time.perf_counter() - t0, time.process_time() - c0
-        # 2. evaluate, off the clock (failures become failed trials, as in search())
-        trial = Trial(number=number, params={k: _plain(v) for k, v in params.items()})
-        try:
-            trial.value = _as_value(task.objective(dict(params)))
-            if not math.isfinite(trial.value):
-                trial.status, trial.error, trial.value = FAILED, f"objective returned {trial.value}", None
-        except Exception as e:  # noqa: BLE001 - a failing objective is data
-            trial.status, trial.error, trial.value = FAILED, f"{type(e).__name__}: {e}", None
-        # 3. tell, on the clock
-        t0, c0 = time.perf_counter(), time.process_time()
-        strat.tell(trial)
-        t_tell, c_tell = time.perf_counter() - t0, time.process_time() - c0
-        # 4. record the anytime curve
-        if trial.ok and (math.isnan(best) or (trial.value < best if task.minimize else trial.value > best)):
-            best = trial.value
+    timed = Timed(STRATEGIES[strategy](space, seed=seed, minimize=task.minimize, **opts))
+    history = search(task.objective, space, timed, budget=budget, minimize=task.minimize, progress=False)
+    rows = []
+    for trial, best, (t_ask, c_ask), (t_tell, c_tell) in zip(history, history.best_so_far(), timed.ask_s_,
+                                                             timed.tell_s_):
         regret = task.regret(best) if task.optimum is not None and not math.isnan(best) else math.nan
-        rows.append({"strategy": strategy, "task": task.name, "seed": seed, "trial": number + 1,
-                     "value": trial.value if trial.ok else math.nan, "best": best, "regret": regret,
+        rows.append({"strategy": strategy, "task": task.name, "seed": seed, "trial": trial.number + 1,
+                     "value": trial.value if trial.ok else math.nan, "best": float(best), "regret": regret,
                      "overhead_s": t_ask + t_tell, "overhead_cpu_s": c_ask + c_tell})
     return rows
 

@@ -1,12 +1,15 @@
 """The hpo benchmark harness: it covers every registered black-box strategy, its regret matches
-the task's definition, and the summary reads the checkpoints it claims to read."""
+the task's definition, the summary reads the checkpoints it claims to read, and each run is a
+plain ``search()`` with a clock on the strategy (same curves, objective off the clock)."""
+
+import time
 
 import numpy as np
 import pytest
 
-from amsearch_lab import STRATEGIES
+from amsearch_lab import STRATEGIES, Float, RandomSearch, Space, search
 from amsearch_lab.bench import hpo
-from amsearch_lab.tasks import TASKS
+from amsearch_lab.tasks import TASKS, Task
 
 
 def test_default_strategies_are_every_blackbox_strategy():
@@ -60,3 +63,68 @@ def test_main_prints_the_table(capsys):
 def test_unknown_strategy_is_named():
     with pytest.raises(ValueError, match="nope"):
         hpo.run_hpo(["nope"], ["branin"], budget=2, seeds=[0])
+
+
+# -- the benchmark runs search(), the one loop, with a clock on the strategy ------------------------------
+@pytest.mark.parametrize("strategy, task, seed, budget", [
+    ("random", "branin", 0, 15), ("bayes", "branin", 1, 13), ("greedy", "hartmann6", 2, 20),
+    ("genetic", "rosenbrock4", 0, 25), ("evolution", "rastrigin5", 1, 25), ("grid", "hartmann6", 0, 20)])
+def test_run_one_gives_the_curve_of_a_plain_search(strategy, task, seed, budget):
+    """Timing a strategy changes nothing it does: the rows are those of ``search()`` without the clock."""
+    task = TASKS[task]
+    rows = hpo.run_one(strategy, task, budget, seed)
+    history = search(task.objective, task.space, strategy, budget=budget, seed=seed, minimize=task.minimize,
+                     options=hpo.default_options(strategy, task.space, budget), progress=False)
+    assert [r["trial"] for r in rows] == list(range(1, len(history) + 1))
+    assert [r["value"] for r in rows] == [t.value for t in history]
+    assert [r["best"] for r in rows] == list(history.best_so_far())
+    assert [r["regret"] for r in rows] == [abs(b - task.optimum) for b in history.best_so_far()]
+
+
+def test_an_exhausted_grid_ends_the_run_early():
+    rows = hpo.run_one("grid", TASKS["branin"], 30, 0, options={"n": 3})
+    assert len(rows) == 3 * 3
+    assert rows[-1]["best"] == min(r["value"] for r in rows)
+
+
+def test_failed_evaluations_are_rows_with_a_nan_value():
+    def objective(params):
+        if params["x"] > 0.5:
+            raise RuntimeError("diverged")
+        return params["x"]
+
+    task = Task("half_fails", "fails on the right half", lambda: Space({"x": Float(0.0, 1.0)}), objective)
+    rows = hpo.run_one("random", task, 20, 0)
+    values = np.array([r["value"] for r in rows])
+    assert len(rows) == 20 and np.isnan(values).any() and not np.isnan(values).all()
+    np.testing.assert_array_equal([r["best"] for r in rows], np.fmin.accumulate(values))
+    assert all(np.isnan(r["regret"]) for r in rows)
+
+
+class _SlowToAsk(RandomSearch):
+    def ask(self):
+        time.sleep(0.02)
+        return super().ask()
+
+
+def test_overhead_counts_the_strategy_and_not_the_objective(monkeypatch):
+    monkeypatch.setitem(hpo.STRATEGIES, "slow", _SlowToAsk)
+
+    def slow_objective(params):
+        time.sleep(0.1)
+        return params["x"]
+
+    task = Task("slow", "a slow objective", lambda: Space({"x": Float(0.0, 1.0)}), slow_objective)
+    overhead = np.array([r["overhead_s"] for r in hpo.run_one("slow", task, 5, 0)])
+    assert (overhead >= 0.02).all()
+    assert np.median(overhead) < 0.1
+
+
+def test_timed_passes_every_call_through():
+    space = TASKS["branin"].space
+    timed = hpo.Timed(RandomSearch(space, seed=4))
+    history = search(TASKS["branin"].objective, space, timed, budget=7, progress=False)
+    plain = search(TASKS["branin"].objective, space, "random", budget=7, seed=4, progress=False)
+    assert [t.params for t in history] == [t.params for t in plain]
+    assert len(timed.ask_s_) == len(timed.tell_s_) == 7 and timed.strategy.trials == history.trials
+    assert all(wall >= 0 and cpu >= 0 for wall, cpu in timed.ask_s_ + timed.tell_s_)
