@@ -7,6 +7,7 @@ generated from a seed; MNIST is read from ``datasets/mnist.npz``, shipped in the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import zipfile
@@ -19,7 +20,7 @@ import numpy as np
 if TYPE_CHECKING:  # torch is imported only when MNIST is loaded
     import torch
 
-__all__ = ["load_iris", "make_regression", "load_mnist", "MNIST", "mnist_path"]
+__all__ = ["load_iris", "make_regression", "load_mnist", "cached_mnist", "MNIST", "mnist_path"]
 
 # sha256 over the sorted array names and raw bytes of datasets/mnist.npz (file bytes vary with
 # zip timestamps, the arrays do not).
@@ -111,3 +112,18 @@ def load_mnist(device=None, limit: int | None = None, verify: bool = False) -> M
         tensors[f"x_{split}"] = (torch.from_numpy(x).to(dev).float() / 255.0).unsqueeze(1)  # (n, 1, 28, 28)
         tensors[f"y_{split}"] = torch.from_numpy(y.astype(np.int64)).to(dev)
     return MNIST(**tensors)
+
+
+def cached_mnist(limit: int | None = None, device=None) -> MNIST:
+    """``load_mnist(device, limit)`` (default device: ``amsearch_lab.device()``), read from disk
+    once per process for each device and ``limit``: every later call returns the same tensors, so
+    a caller must not change them in place (the playgrounds share them)."""
+    from .device import device as pick_device
+
+    dev = pick_device() if device is None else device
+    return _load_mnist_once(str(dev), limit)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_mnist_once(device: str, limit: int | None) -> MNIST:
+    return load_mnist(device=device, limit=limit)

@@ -7,6 +7,7 @@ functions know their global optimum, so a search can be scored by its *simple re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,7 +15,8 @@ import numpy as np
 
 from .space import Float, Int, Space
 
-__all__ = ["Task", "TASKS", "get_task", "branin", "hartmann6", "rosenbrock", "rastrigin"]
+__all__ = ["Task", "TASKS", "get_task", "branin", "hartmann6", "rosenbrock", "rastrigin", "forrester",
+           "FORRESTER_BOUNDS"]
 
 
 @dataclass
@@ -80,6 +82,16 @@ def rastrigin(x) -> float:
     """Rastrigin's many local minima; global minimum 0 at the origin."""
     x = np.asarray(x, dtype=float)
     return float(10 * len(x) + np.sum(x**2 - 10 * np.cos(2 * np.pi * x)))
+
+
+FORRESTER_BOUNDS = (0.0, 1.0)
+
+
+def forrester(x: float) -> float:
+    """Forrester's 1-D function on [0, 1]: f(x) = (6x - 2)² sin(12x - 4), with a local minimum of
+    about -0.99 near x = 0.14 and the global minimum f(0.7572) = -6.0207 (Forrester, Sóbester &
+    Keane, 2008, *Engineering Design via Surrogate Modelling: A Practical Guide*, Wiley)."""
+    return float((6 * x - 2) ** 2 * math.sin(12 * x - 4))
 
 
 def _test_task(name, f, make_space, optimum, argmin, description) -> Task:

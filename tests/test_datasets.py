@@ -111,3 +111,13 @@ def test_loading_mnist_needs_no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     assert load_mnist(device="cpu", limit=10).x_train.shape[0] == 10
+
+
+def test_cached_mnist_is_read_once_per_device_and_limit():
+    from amsearch_lab.datasets import cached_mnist
+
+    first = cached_mnist(limit=50, device="cpu")
+    assert cached_mnist(limit=50, device="cpu") is first
+    other = cached_mnist(limit=60, device="cpu")
+    assert other is not first and other.x_train.shape[0] == 60
+    assert torch.equal(first.x_train, load_mnist(device="cpu", limit=50).x_train)

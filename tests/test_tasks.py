@@ -4,7 +4,7 @@ sampled from their boxes goes below them."""
 import numpy as np
 import pytest
 
-from amsearch_lab.tasks import TASKS
+from amsearch_lab.tasks import FORRESTER_BOUNDS, TASKS, forrester
 
 TEST_FUNCTIONS = ["branin", "hartmann6", "rosenbrock4", "rastrigin5"]
 
@@ -49,3 +49,16 @@ def test_regret_needs_a_known_optimum():
     assert TASKS["branin"].regret(1.0) == pytest.approx(1.0 - 0.397887357729738)
     with pytest.raises(ValueError, match="iris"):
         TASKS["iris"].regret(0.9)
+
+
+def test_forrester_known_minimum():
+    """Forrester et al. (2008): the global minimum f(0.7572) = -6.0207 on [0, 1], a local one near
+    x = 0.14, and f(0) = 4 sin(-4), f(1) = 16 sin(8) from the formula (6x - 2)² sin(12x - 4)."""
+    assert forrester(0.7572) == pytest.approx(-6.0207, abs=1e-4)
+    grid = np.linspace(*FORRESTER_BOUNDS, 100_001)
+    values = np.array([forrester(x) for x in grid])
+    assert grid[np.argmin(values)] == pytest.approx(0.7572, abs=1e-4)
+    assert values.min() == pytest.approx(-6.0207, abs=1e-4)
+    left = grid < 0.4
+    assert grid[left][np.argmin(values[left])] == pytest.approx(0.14, abs=0.01)
+    assert forrester(0.0) == pytest.approx(4 * np.sin(-4.0)) and forrester(1.0) == pytest.approx(16 * np.sin(8.0))
