@@ -45,6 +45,24 @@ def test_best_so_far_is_nan_until_first_success():
     assert math.isnan(curve[0]) and curve[1] == 2.0
 
 
+@pytest.mark.parametrize("minimize", [True, False])
+def test_best_so_far_never_gets_worse(minimize):
+    """A property of History whatever proposed the trials (moved here from the strategy contract
+    suite, where it tested no strategy): the curve is the running best of the ok values."""
+    rng = np.random.default_rng(5)
+    h = History(minimize=minimize)
+    values = np.where(rng.random(60) < 0.2, np.nan, rng.normal(size=60))  # NaN = a failed trial
+    for i, v in enumerate(values):
+        failed = bool(np.isnan(v))
+        h.append(Trial(i, {"x": i}, value=None if failed else float(v), status="failed" if failed else "ok"))
+    curve = h.best_so_far()
+    steps = np.diff(curve[~np.isnan(curve)])
+    assert (steps <= 0).all() if minimize else (steps >= 0).all()
+    running = np.fmin.accumulate(values) if minimize else np.fmax.accumulate(values)
+    np.testing.assert_array_equal(curve, running)
+    assert h.best.value == curve[-1]
+
+
 def test_jsonl_round_trip(tmp_path):
     history = search(quadratic, space(), "random", budget=8, seed=0, storage=tmp_path / "h.jsonl", progress=False)
     lines = (tmp_path / "h.jsonl").read_text().splitlines()

@@ -1,19 +1,25 @@
 """The contract every registered strategy keeps (Optuna's ``pytest_samplers`` idea):
 proposals stay inside the space, the same seed gives the same trials, failed and NaN trials do
-not stop the search, and the best-so-far value never gets worse.
+not stop the search, a strategy that learns proposes points nearer the optimum than chance, and
+no strategy proposes an evaluated point again unless its documentation says it may.
 
 A strategy that cannot run on a black-box objective sets ``blackbox = False`` and is tested
-by its own module instead.
+by its own module instead. (That the best-so-far curve never gets worse is a property of
+``History``, tested in ``tests/test_study.py``.)
 """
 
 import math
+import sys
 
 import numpy as np
 import pytest
 
-from amsearch_lab import STRATEGIES, Choice, Float, Int, Space, search
+from amsearch_lab import STRATEGIES, Choice, Float, GreedySearch, Int, Space, Strategy, search
 
-BLACKBOX = sorted(name for name, cls in STRATEGIES.items() if getattr(cls, "blackbox", True))
+# the contract runs an unshuffled grid on a budget below its size on purpose; search() says so each time
+pytestmark = pytest.mark.filterwarnings("ignore:search. the grid has:UserWarning")
+
+BLACKBOX = sorted(name for name, cls in STRATEGIES.items() if getattr(cls, "blackbox", True) is not False)
 BUDGET = 24
 
 
@@ -87,17 +93,6 @@ def test_survives_failed_and_nan_trials(name, minimize):
 
 
 @pytest.mark.parametrize("name", BLACKBOX)
-@pytest.mark.parametrize("minimize", [True, False])
-def test_best_so_far_never_gets_worse(name, minimize):
-    objective = smooth if minimize else (lambda p: -smooth(p))
-    history = search(objective, mixed_space(), name, budget=BUDGET, seed=5, progress=False, minimize=minimize)
-    curve = history.best_so_far()
-    steps = np.diff(curve[~np.isnan(curve)])
-    assert (steps <= 0).all() if minimize else (steps >= 0).all()
-    assert history.best.value == (curve[-1])
-
-
-@pytest.mark.parametrize("name", BLACKBOX)
 def test_ask_tell_by_hand_matches_search(name):
     """The loop adds nothing a user could not do with ask/tell directly."""
     from amsearch_lab.study import Trial
@@ -112,3 +107,119 @@ def test_ask_tell_by_hand_matches_search(name):
         by_hand.append(params)
     history = search(smooth, space, name, budget=10, seed=11, progress=False)
     assert [t.params for t in history] == by_hand
+
+
+# -- a strategy that learns proposes points near the optimum -------------------------------------------
+NOT_LEARNING = {
+    "random": "draws every point independently of the values it is told",
+    "grid": "walks a fixed grid, in an order set by the seed alone",
+}
+OPTIMUM = np.array([1.5, -2.0])  # off-centre, so a strategy that favours the middle gains nothing
+QUARTER_RADIUS = math.sqrt(100 / 4 / math.pi)  # the disc of a quarter of the square's area (fits inside it)
+
+
+def square():
+    return Space({"x": Float(-5.0, 5.0), "y": Float(-5.0, 5.0)})
+
+
+def bowl(params):
+    return (params["x"] - OPTIMUM[0]) ** 2 + (params["y"] - OPTIMUM[1]) ** 2
+
+
+def assert_learns(strategy, seeds=(0, 1), budget=40):
+    """The last half of ``budget`` proposals on the bowl, pooled over ``seeds``, have a median
+    distance to the optimum below ``QUARTER_RADIUS``: more than half of them fall in the disc
+    where a uniform random point falls with probability 1/4. Points that ignore the values pass
+    this with probability P(Binomial(40, 1/4) >= 20) < 0.001."""
+    late = []
+    for seed in seeds:
+        history = search(bowl, square(), strategy, budget=budget, seed=seed, progress=False)
+        late += [[t.params["x"], t.params["y"]] for t in history.trials[budget // 2:]]
+    median = float(np.median(np.linalg.norm(np.array(late) - OPTIMUM, axis=1)))
+    assert median < QUARTER_RADIUS, (f"{strategy}: median distance {median:.3g} of its late proposals to the "
+                                     f"optimum; a uniform point is within {QUARTER_RADIUS:.3g} only 1/4 of the time")
+
+
+@pytest.mark.parametrize("name", [n for n in BLACKBOX if n not in NOT_LEARNING])
+def test_a_learning_strategy_proposes_near_the_optimum(name):
+    assert_learns(name)
+
+
+def test_the_strategies_exempt_from_learning_are_registered():
+    assert set(NOT_LEARNING) <= set(BLACKBOX)
+
+
+# -- no point is proposed twice, unless the strategy says it samples with replacement -----------------------
+REPEATS_ALLOWED = {  # name: (words of its docstring that say so, why)
+    "random": ("independently", "each point is an independent draw from the space, with replacement"),
+    "genetic": ("up to a few times", "the first generation is drawn at random, with replacement, and a child "
+                                      "that repeats a point is mutated again only a few times"),
+    "evolution": ("again and again", "the first population is drawn at random, with replacement, and a child is "
+                                     "its parent mutated without a look at what was evaluated: aging keeps what "
+                                     "trains well again and again, as in Real et al.'s code"),
+}
+
+
+def finite_space():
+    return Space({"k": Int(0, 4), "c": Choice(["a", "b", "c"])})  # 5 x 3 = 15 points
+
+
+def finite_objective(params):
+    return (params["k"] - 3) ** 2 + {"a": 0.5, "b": 0.0, "c": 1.0}[params["c"]]
+
+
+def assert_never_repeats(strategy, seeds=(0, 1, 2)):
+    """With a budget of the space's size, no evaluated point is proposed again (the search may stop early)."""
+    space = finite_space()
+    for seed in seeds:
+        history = search(finite_objective, space, strategy, budget=15, seed=seed, progress=False)
+        keys = [space.key(t.params) for t in history]
+        repeated = [t.params for t, key in zip(history, keys) if keys.count(key) > 1]
+        assert not repeated, f"{strategy}, seed {seed}: proposed {repeated} more than once"
+
+
+@pytest.mark.parametrize("name", [n for n in BLACKBOX if n not in REPEATS_ALLOWED])
+def test_no_point_is_proposed_twice(name):
+    assert_never_repeats(name)
+
+
+@pytest.mark.parametrize("name", sorted(REPEATS_ALLOWED))
+def test_a_strategy_allowed_to_repeat_says_so(name):
+    cls = STRATEGIES[name]
+    words, _ = REPEATS_ALLOWED[name]
+    assert words in f"{sys.modules[cls.__module__].__doc__} {cls.__doc__}"
+
+
+# -- the checks above catch broken strategies ---------------------------------------------------------------
+class Stuck(Strategy):
+    """Broken: proposes the first grid point (a corner of the space) again and again."""
+
+    def ask(self):
+        return self.space.grid(2)[0]
+
+
+class Uphill(GreedySearch):
+    """Broken: the sign of the loss is flipped, so it climbs away from the optimum."""
+
+    def loss(self, trial):
+        return -super().loss(trial)
+
+
+class Forgetful(GreedySearch):
+    """Broken: forgets which points it has evaluated, so it proposes them again."""
+
+    def tell(self, trial):
+        super().tell(trial)
+        self.seen_.clear()
+
+
+@pytest.mark.parametrize("broken", [Stuck, Uphill])
+def test_the_learning_check_fails_on_a_broken_strategy(broken):
+    with pytest.raises(AssertionError, match="median distance"):
+        assert_learns(broken)
+
+
+@pytest.mark.parametrize("broken", [Stuck, Forgetful])
+def test_the_repeat_check_fails_on_a_broken_strategy(broken):
+    with pytest.raises(AssertionError, match="more than once"):
+        assert_never_repeats(broken)

@@ -1,6 +1,8 @@
 """Regularized evolution: random start, aging, one-dimension mutation, tournament selection with
 the exact probabilities of the best-of-S rule, and that selection makes it beat random search."""
 
+import copy
+import math
 import warnings
 
 import numpy as np
@@ -41,15 +43,46 @@ def test_the_oldest_leaves_whatever_its_value():
     assert list(strategy.population_) == told[-5:]  # the champion aged out
 
 
-def test_a_child_is_its_parent_with_one_dimension_changed():
+def tournament_winner(strategy):
+    """The parent the next ``ask()`` will pick, by the module's rule (the best of ``sample_size``
+    living individuals drawn with replacement), computed on a copy of the strategy's rng."""
+    rng = copy.deepcopy(strategy.rng)
+    alive = [(p, loss) for p, loss in strategy.population_ if math.isfinite(loss)]
+    picks = rng.integers(len(alive), size=strategy.sample_size)
+    return min((alive[i] for i in picks), key=lambda pl: pl[1])[0]
+
+
+def assert_children_are_their_parents_with_one_dimension_changed(cls, population=4):
     space = choice_space()
-    strategy = RegularizedEvolution(space, seed=1, population=4, sample_size=2)
+    strategy = cls(space, seed=1, population=population, sample_size=2)
     for n in range(40):
+        parent = tournament_winner(strategy) if n >= population else None
         params = strategy.ask()
-        if n >= 4:
-            distances = [sum(params[k] != p[k] for k in params) for p, _ in strategy.population_]
-            assert 1 in distances
-        tell(strategy, params, float(sum(params.values())), n)
+        if parent is not None:
+            changed = [k for k in params if params[k] != parent[k]]
+            assert len(changed) == 1, f"child {n} {params} differs from its parent {parent} in {changed}"
+        tell(strategy, params, float(sum(params.values())) + n / 1000, n)  # distinct values: no ties
+
+
+def test_a_child_is_its_parent_with_one_dimension_changed():
+    assert_children_are_their_parents_with_one_dimension_changed(RegularizedEvolution)
+
+
+class ParentIsTheLoser(RegularizedEvolution):
+    """Broken: mutates the worst of the tournament (same draws from the rng as the real one)."""
+
+    def ask(self):
+        self.n_asked_ += 1
+        alive = [(p, loss) for p, loss in self.population_ if math.isfinite(loss)]
+        if self.n_asked_ <= self.population or not alive:
+            return self.space.sample(self.rng)
+        picks = self.rng.integers(len(alive), size=self.sample_size)
+        return self.mutate(max((alive[i] for i in picks), key=lambda pl: pl[1])[0])
+
+
+def test_the_parent_check_fails_when_the_wrong_individual_is_mutated():
+    with pytest.raises(AssertionError, match="differs from its parent"):
+        assert_children_are_their_parents_with_one_dimension_changed(ParentIsTheLoser)
 
 
 def test_tournament_picks_the_best_of_s_with_the_right_probabilities():
