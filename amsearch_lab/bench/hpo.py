@@ -55,7 +55,7 @@ def default_options(strategy: str, space, budget: int) -> dict:
     least ``budget`` points for ``"grid"``; nothing for the others."""
     if strategy != "grid":
         return {}
-    n_continuous = sum(1 for d in space.dimensions.values() if d.kind == "Float" and d.step is None)
+    n_continuous = sum(1 for d in space.dimensions.values() if d.continuous)
     n = max(2, math.ceil(budget ** (1.0 / max(n_continuous, 1)) - 1e-9))
     return {"n": n, "shuffle": True}
 
