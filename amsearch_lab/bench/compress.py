@@ -1,9 +1,9 @@
 """``python -m amsearch_lab.bench compress``: every compression technique on LeNet-300-100.
 
 The dense 784-300-100-10 network is trained once (``trained_lenet``: 10 epochs, cached in
-``runs/``); every row starts from a copy of it. Rows that remove weights or neurons are
-fine-tuned for ``--ft-epochs`` epochs (the same budget for importance and for random cuts;
-iterative pruning: one epoch per round);
+``runs/``); every row starts from it, and it stays unchanged (each compression wrapper returns a
+new model). Rows that remove weights or neurons are fine-tuned for ``--ft-epochs`` epochs (the
+same budget for importance and for random cuts; iterative pruning: one epoch per round);
 quantization rows are post-training unless marked QAT. Printed per row: test accuracy, its
 change from dense in points, parameters, non-zeros, bytes stored densely, bytes stored as
 sparse CSR / packed bits, and the median latency of one forward pass on a fixed batch.
@@ -13,7 +13,6 @@ Then the issue's targets, each marked met or NOT met.
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 
 from ..compress import (
@@ -82,11 +81,14 @@ def main(argv=None) -> int:
 
     # 1. quantization after training: integer PTQ, weight-only bit widths (no training: cheap, first)
     calib = data.x_train[:2000]
-    row("PTQ int8 (w8 a8)", "per-channel, integer", quantize_model(dense, calib, bits=8, act_bits=8))
+    int8, _ = quantize_model(dense, calib, bits=8, act_bits=8)
+    row("PTQ int8 (w8 a8)", "per-channel, integer", int8)
     for bits in (8, 6, 4, 3, 2):
-        row("weights only", f"{bits}-bit per-tensor", quantize_model(dense, bits=bits, act_bits=None, per_channel=False))
+        quantized, _ = quantize_model(dense, bits=bits, act_bits=None, per_channel=False)
+        row("weights only", f"{bits}-bit per-tensor", quantized)
     for bits in (4, 3, 2):
-        row("weights only", f"{bits}-bit per-channel", quantize_model(dense, bits=bits, act_bits=None))
+        quantized, _ = quantize_model(dense, bits=bits, act_bits=None)
+        row("weights only", f"{bits}-bit per-channel", quantized)
 
     # 2. structured: 50 % of the hidden neurons removed, the network really shrinks
     for method in ("l1", "activation", "taylor"):
@@ -97,32 +99,30 @@ def main(argv=None) -> int:
 
     # 3. unstructured: importance (magnitude) vs random cut, one shot + fine-tune
     for s in SPARSITIES:
-        model = copy.deepcopy(dense)
-        global_magnitude_prune(model, s)
-        row("magnitude (global)", f"{s:.0%} + ft", tuned(model))
-        model = copy.deepcopy(dense)
-        global_random_cut(model, s, seed=args.seed)
-        row("random cut", f"{s:.0%} + ft", tuned(model))
+        pruned, _ = global_magnitude_prune(dense, s)
+        row("magnitude (global)", f"{s:.0%} + ft", tuned(pruned))
+        cut, _ = global_random_cut(dense, s, seed=args.seed)
+        row("random cut", f"{s:.0%} + ft", tuned(cut))
 
     # 4. iterative prune -> fine-tune (Han et al. 2015), one epoch per round
     for final, steps in ((0.92, 3), (0.98, 4)):
-        model = copy.deepcopy(dense)
-        iterative_prune(model, final, steps, lambda m: fine_tune(m, data, epochs=1, lr=args.ft_lr, device=dev))
-        row("magnitude iterative", f"{final:.0%} in {steps} rounds", model)
+        pruned, _ = iterative_prune(dense, final, steps, lambda m: fine_tune(m, data, epochs=1, lr=args.ft_lr, device=dev))
+        row("magnitude iterative", f"{final:.0%} in {steps} rounds", pruned)
 
     # 5. merging similar neurons, low-rank splitting
     merged, pairs = merge_neurons(dense, 0.4)
     row("merge", f"cos>=0.4 ({sum(len(p) for p in pairs.values())} pairs)", merged)
     row("merge", "cos>=0.4 + ft", tuned(merged))
     for rank in (64, 32):
-        split = split_model(dense, rank=rank)
+        split, _ = split_model(dense, rank=rank)
         row("low-rank SVD", f"rank {rank}", split)
         row("low-rank SVD", f"rank {rank} + ft", tuned(split))
 
     # 6. quantization-aware training
     for bits in (2,):
-        qat = tuned(prepare_qat(copy.deepcopy(dense), bits=bits))
-        row("QAT (STE)", f"{bits}-bit per-channel + ft", quantize_model(qat, bits=bits, act_bits=None))
+        qat, _ = prepare_qat(dense, bits=bits)
+        quantized, _ = quantize_model(tuned(qat), bits=bits, act_bits=None)
+        row("QAT (STE)", f"{bits}-bit per-channel + ft", quantized)
 
     if not args.quick:
         targets(rows)

@@ -11,13 +11,45 @@ prune.py        magnitude_mask, global_magnitude_masks global_magnitude_prune, i
 cut.py          random_mask, global_random_masks       global_random_cut
 structured.py   l1/activation/taylor scores, keep_top  prune_neurons (really smaller layers)
 merge.py        similarity, merge_pairs, merge         merge_neurons
-lowrank.py      svd_factors, rank_for_energy           split_linear, split_model
+lowrank.py      svd_factors, rank_for_energy           split_model
 quantize.py     qparams, quantize, fake_quantize, ...  (quantized.py) quantize_model, prepare_qat
 measure.py      count_params, count_nonzero, stored_bytes, accuracy, latency, summary
+trained.py      trained_lenet: the trained LeNet-300-100 the lessons start from (cached in runs/)
 ==============  =====================================  =======================================
+
+**One convention for every model wrapper: a new model and a report, the input untouched.**
+
+.. code-block:: python
+
+    pruned, masks = global_magnitude_prune(dense, 0.9)          # dense is unchanged
+
+========================  ==============================================================
+wrapper                   report (what the wrapper chose)
+========================  ==============================================================
+global_magnitude_prune    masks: ``{parameter name: 0/1 mask}``, e.g. ``"1.weight"``
+global_random_cut         masks, as above
+iterative_prune           rounds: ``[{"step", "sparsity", "value"}, ...]``
+prune_neurons             keep: ``{layer index: indices of the neurons kept}``
+merge_neurons             pairs: ``{layer index: [(keep, drop, c), ...]}``
+split_model               ranks: ``{layer name: rank}`` of the layers split
+quantize_model            ranges: ``{layer name: (min, max)}`` of the calibrated inputs
+prepare_qat               quantizers: ``{parameter name: FakeQuantWeight}``
+========================  ==============================================================
+
+So a lesson sweeps sparsities, ranks or bit widths from one trained model, and compares before
+with after, without copying or reloading it. ``torch.nn.utils.prune`` works in place instead
+(so does ``torch.ao.quantization.prepare_qat`` by default): that saves memory on a large model,
+but a copy of the lessons' LeNet-300-100 costs about a megabyte, and a learner who forgets one
+``copy.deepcopy`` would measure a model pruned twice. The pure cores never change the tensors
+they are given.
+
+What does change the model it is given, on purpose: training (``fine_tune``, like ``optim.fit``;
+the ``fine_tune`` callback of ``iterative_prune`` trains the copy) and the mask plumbing
+``apply_masks`` / ``remove_masks``, which the wrappers use on their own copies.
+Two building blocks take the decision as an argument and return only the new module:
+``shrink(model, keep)`` (a smaller copy) and ``split_linear(layer, rank)`` (two thin layers).
 """
 
-from .base import trained_lenet
 from .cut import global_random_cut, global_random_masks, random_mask, random_neurons
 from .finetune import fine_tune
 from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_factors
@@ -48,6 +80,7 @@ from .structured import (
     shrink,
     taylor_scores,
 )
+from .trained import trained_lenet
 
 __all__ = [
     "trained_lenet",

@@ -6,9 +6,12 @@ not matter, pruning and cutting would do equally well; the lessons show they do 
 
 Entries are drawn as in ``torch.nn.utils.prune.random_unstructured``: draw :math:`u_j \\sim U(0,1)`
 per entry and remove the :math:`k` largest :math:`u_j` (a uniformly random subset of size k).
+``global_random_cut`` returns ``(cut copy, masks)`` like ``global_magnitude_prune``.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -62,11 +65,15 @@ def global_random_masks(weights: dict[str, torch.Tensor], amount: float,
     return {key: m.view_as(w).to(w.device) for (key, w), m in zip(weights.items(), flat.split(sizes))}
 
 
-def global_random_cut(model: nn.Module, amount: float, seed: int | torch.Generator = 0) -> dict[str, torch.Tensor]:
-    """Mask a random fraction ``amount`` of all Linear/Conv2d weights of ``model`` (in place). Returns the masks."""
-    masks = global_random_masks(prunable_weights(model), amount, seed)
-    apply_masks(model, masks)
-    return masks
+def global_random_cut(model: nn.Module, amount: float,
+                      seed: int | torch.Generator = 0) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """A copy of ``model`` with a random fraction ``amount`` of all its Linear/Conv2d weights masked.
+
+    Returns ``(cut, masks)``; ``model`` itself is unchanged."""
+    cut = copy.deepcopy(model)
+    masks = global_random_masks(prunable_weights(cut), amount, seed)
+    apply_masks(cut, masks)
+    return cut, masks
 
 
 def random_neurons(n: int, amount: float, seed: int | torch.Generator = 0) -> torch.Tensor:

@@ -14,6 +14,7 @@ So ``nn.Linear(n, m)`` becomes ``nn.Linear(n, r, bias=False)`` (weight A) follow
 ``nn.Linear(r, m)`` (weight B, the old bias): :math:`r(n+m) + m` parameters instead of
 :math:`nm + m`, fewer when :math:`r < nm/(n+m)`. The rank is given, or chosen as the smallest r
 that keeps a fraction ``energy`` of :math:`\\sum_k \\sigma_k^2`. At full rank the split is exact.
+``split_model`` returns ``(split copy, ranks)`` and leaves the model it is given unchanged.
 """
 
 from __future__ import annotations
@@ -91,20 +92,23 @@ def split_linear(layer: nn.Linear, rank: int | None = None, energy_fraction: flo
 
 
 def split_model(model: nn.Module, rank: int | None = None, energy_fraction: float | None = None,
-                only_if_smaller: bool = True) -> nn.Module:
+                only_if_smaller: bool = True) -> tuple[nn.Module, dict[str, int]]:
     """A copy of ``model`` with each ``nn.Linear`` split by ``split_linear``.
 
     With ``only_if_smaller`` a layer is split only when the two thin layers hold fewer
-    parameters than the wide one (at rank ``min(rank, m, n)``)."""
+    parameters than the wide one (at rank ``min(rank, m, n)``). Returns ``(split, ranks)``,
+    ``ranks[layer name]`` the rank of each layer that was split; ``model`` itself is unchanged."""
     if rank is not None and not (isinstance(rank, int) and rank >= 1):
         raise ValueError(f"split_model: rank={rank!r} must be a positive integer")
-    model = copy.deepcopy(model)
-    for name, layer in list(model.named_modules()):
+    split_copy = copy.deepcopy(model)
+    ranks = {}
+    for name, layer in list(split_copy.named_modules()):
         if not isinstance(layer, nn.Linear):
             continue
         r = min(rank, layer.in_features, layer.out_features) if rank is not None else None
         split = split_linear(layer, rank=r, energy_fraction=energy_fraction)
         if only_if_smaller and sum(p.numel() for p in split.parameters()) >= sum(p.numel() for p in layer.parameters()):
             continue
-        set_module(model, name, split)
-    return model
+        set_module(split_copy, name, split)
+        ranks[name] = split[0].out_features
+    return split_copy, ranks

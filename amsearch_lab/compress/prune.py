@@ -12,11 +12,13 @@ smallest :math:`|w|`:
 *global* pruning ranks all weights of the model together (layers with many small weights lose
 more). The pure cores are ``magnitude_mask`` and ``global_magnitude_masks`` (the same rule as
 ``torch.nn.utils.prune.l1_unstructured`` / ``global_unstructured``); ``global_magnitude_prune``
-and ``iterative_prune`` are the thin wrappers for models.
+and ``iterative_prune`` are the thin wrappers for models: each returns ``(pruned copy, report)``
+and leaves the model it is given unchanged (see the package docstring).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -61,12 +63,15 @@ def global_magnitude_masks(weights: dict[str, torch.Tensor], amount: float) -> d
     return {key: m.view_as(w) for (key, w), m in zip(weights.items(), mask.split(sizes))}
 
 
-def global_magnitude_prune(model: nn.Module, amount: float) -> dict[str, torch.Tensor]:
-    """Mask the ``amount`` smallest-magnitude weights of all Linear/Conv2d layers of ``model``
-    together (in place; masks stay applied while training). Returns the masks."""
-    masks = global_magnitude_masks(prunable_weights(model), amount)
-    apply_masks(model, masks)
-    return masks
+def global_magnitude_prune(model: nn.Module, amount: float) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """A copy of ``model`` with the ``amount`` smallest-magnitude weights of all its Linear/Conv2d
+    layers, ranked together, masked (the masks stay applied while training).
+
+    Returns ``(pruned, masks)``; ``model`` itself is unchanged."""
+    pruned = copy.deepcopy(model)
+    masks = global_magnitude_masks(prunable_weights(pruned), amount)
+    apply_masks(pruned, masks)
+    return pruned, masks
 
 
 def sparsity_schedule(final: float, steps: int, initial: float = 0.0) -> list[float]:
@@ -85,20 +90,22 @@ def sparsity_schedule(final: float, steps: int, initial: float = 0.0) -> list[fl
 
 
 def iterative_prune(model: nn.Module, final: float, steps: int, fine_tune: Callable[[nn.Module], object],
-                    evaluate: Callable[[nn.Module], float] | None = None) -> list[dict]:
-    """Prune → fine-tune, ``steps`` times, up to sparsity ``final`` (Han et al. 2015).
+                    evaluate: Callable[[nn.Module], float] | None = None) -> tuple[nn.Module, list[dict]]:
+    """Prune → fine-tune, ``steps`` times, up to sparsity ``final`` (Han et al. 2015), on a copy of ``model``.
 
-    Each round masks the globally smallest weights (already removed ones are zeros, so they stay
-    removed), then calls ``fine_tune(model)`` with the masks applied. ``evaluate(model)`` (for
-    example validation accuracy) is recorded after each round. Returns one dict per round:
-    ``{"step", "sparsity", "value"}``. The model is changed in place and keeps its masks.
+    Each round masks the globally smallest weights of the copy (already removed ones are zeros,
+    so they stay removed), then calls ``fine_tune(pruned)``, which trains the copy in place with
+    the masks applied. ``evaluate(pruned)`` (for example validation accuracy) is recorded after
+    each round. Returns ``(pruned, rounds)``, one dict ``{"step", "sparsity", "value"}`` per
+    round; ``pruned`` keeps its masks and ``model`` itself is unchanged.
     """
+    pruned = copy.deepcopy(model)
     rounds = []
     for step, sparsity in enumerate(sparsity_schedule(final, steps), start=1):
-        # 1. prune to this round's sparsity
-        global_magnitude_prune(model, sparsity)
+        # 1. prune the copy to this round's sparsity (in place: it is ours)
+        apply_masks(pruned, global_magnitude_masks(prunable_weights(pruned), sparsity))
         # 2. let the remaining weights make up for the removed ones
-        fine_tune(model)
+        fine_tune(pruned)
         # 3. record
-        rounds.append({"step": step, "sparsity": sparsity, "value": None if evaluate is None else evaluate(model)})
-    return rounds
+        rounds.append({"step": step, "sparsity": sparsity, "value": None if evaluate is None else evaluate(pruned)})
+    return pruned, rounds

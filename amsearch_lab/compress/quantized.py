@@ -11,7 +11,8 @@ PTQ (``quantize_model``) takes a trained float model and
 QAT (``prepare_qat``) trains *through* the quantizer: each weight is replaced by its fake-quantized
 value in the forward pass, with the straight-through estimator in the backward pass, so the float
 weights learn to sit where rounding hurts least. ``quantize_model`` then converts as for PTQ.
-No ``torch.ao.quantization`` is used: every step is in ``quantize.py``.
+No ``torch.ao.quantization`` is used: every step is in ``quantize.py``. Both wrappers return
+``(new model, report)`` and leave the model they are given unchanged (see the package docstring).
 """
 
 from __future__ import annotations
@@ -126,24 +127,26 @@ def calibrate(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> dict
 
 
 def quantize_model(model: nn.Module, x_calib: torch.Tensor | None = None, bits: int = 8, act_bits: int | None = 8,
-                   per_channel: bool = True, symmetric: bool = True) -> nn.Module:
+                   per_channel: bool = True, symmetric: bool = True) -> tuple[nn.Module, dict]:
     """A copy of ``model`` with every Linear/Conv2d replaced by its quantized version.
 
     ``bits``: weight bits (2..8). ``act_bits``: input bits (None: weights only, no calibration
     needed); activation ranges come from running ``x_calib``. A model prepared by
-    ``prepare_qat`` is converted with the weights it learned.
+    ``prepare_qat`` is converted with the weights it learned. Returns ``(quantized, ranges)``,
+    ``ranges`` the calibrated input ranges as ``calibrate`` gives them (``{}`` when ``act_bits``
+    is None: nothing is calibrated); ``model`` itself is unchanged.
     """
     if act_bits is not None and x_calib is None:
         raise ValueError(f"quantize_model: act_bits={act_bits!r} needs calibration data x_calib")
-    model = copy.deepcopy(model)
-    ranges = calibrate(model, x_calib) if act_bits is not None else {}
-    for name, m in list(model.named_modules()):
+    quantized = copy.deepcopy(model)
+    ranges = calibrate(quantized, x_calib) if act_bits is not None else {}
+    for name, m in list(quantized.named_modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             if parametrize.is_parametrized(m, "weight") and isinstance(m.parametrizations.weight[0], FakeQuantWeight):
                 m = layer_like(m, m.parametrizations.weight.original, m.bias)  # QAT: the float weights it trained
             kind = QuantLinear if isinstance(m, nn.Linear) else QuantConv2d
-            set_module(model, name, kind(m, bits, per_channel, symmetric, ranges.get(name), act_bits))
-    return model
+            set_module(quantized, name, kind(m, bits, per_channel, symmetric, ranges.get(name), act_bits))
+    return quantized, ranges
 
 
 class FakeQuantWeight(nn.Module):
@@ -158,10 +161,18 @@ class FakeQuantWeight(nn.Module):
         return fake_quantize_ste(weight, qp)
 
 
-def prepare_qat(model: nn.Module, bits: int = 4, per_channel: bool = True, symmetric: bool = True) -> nn.Module:
-    """Make every Linear/Conv2d weight fake-quantized during training (in place; returns ``model``).
-    Train it with any loop, then convert with ``quantize_model(model, ..., bits=bits)``."""
-    for m in model.modules():
+def prepare_qat(model: nn.Module, bits: int = 4, per_channel: bool = True,
+                symmetric: bool = True) -> tuple[nn.Module, dict[str, FakeQuantWeight]]:
+    """A copy of ``model`` whose every Linear/Conv2d weight is fake-quantized in the forward pass.
+    Train it with any loop, then convert with ``quantize_model(qat_model, ..., bits=bits)``.
+
+    Returns ``(qat_model, quantizers)``, ``quantizers[parameter name]`` the ``FakeQuantWeight``
+    attached to it (keyed like pruning's masks, e.g. ``"1.weight"``); ``model`` itself is unchanged."""
+    qat_model = copy.deepcopy(model)
+    quantizers = {}
+    for name, m in qat_model.named_modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            parametrize.register_parametrization(m, "weight", FakeQuantWeight(bits, per_channel, symmetric))
-    return model
+            quantizer = FakeQuantWeight(bits, per_channel, symmetric)
+            parametrize.register_parametrization(m, "weight", quantizer)
+            quantizers[f"{name}.weight" if name else "weight"] = quantizer
+    return qat_model, quantizers

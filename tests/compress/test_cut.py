@@ -43,9 +43,8 @@ def test_global_random_masks_count_and_spread():
 
 
 def test_random_cut_is_reproducible_and_seed_dependent():
-    a = global_random_cut(mlp((10, 8, 3), seed=0), 0.5, seed=1)
-    b = global_random_cut(mlp((10, 8, 3), seed=0), 0.5, seed=1)
-    c = global_random_cut(mlp((10, 8, 3), seed=0), 0.5, seed=2)
+    model = mlp((10, 8, 3), seed=0)
+    (_, a), (_, b), (_, c) = (global_random_cut(model, 0.5, seed=s) for s in (1, 1, 2))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
 

@@ -18,8 +18,9 @@ def test_full_rank_split_leaves_outputs_unchanged():
     x = torch.randn(50, 30)
     torch.testing.assert_close(split(x), layer(x), atol=1e-5, rtol=1e-5)
     model = mlp((16, 12, 6, 3), seed=0)
-    torch.testing.assert_close(split_model(model, energy_fraction=1.0, only_if_smaller=False)(x[:, :16]),
-                               model(x[:, :16]), atol=1e-5, rtol=1e-5)
+    split, ranks = split_model(model, energy_fraction=1.0, only_if_smaller=False)
+    assert ranks == {"1": 12, "3": 6, "5": 3}  # full rank min(m, n) of each layer
+    torch.testing.assert_close(split(x[:, :16]), model(x[:, :16]), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("rank", [1, 4, 9])
@@ -42,8 +43,9 @@ def test_rank_for_energy_matches_numpy():
 
 def test_split_model_counts_and_only_if_smaller():
     model = mlp((784, 300, 100, 10), seed=0)
-    split = split_model(model, rank=20)
+    split, ranks = split_model(model, rank=20)
     # 784x300 and 300x100 shrink at rank 20; 100x10 would grow (20 * 110 > 1000) and stays whole
+    assert ranks == {"1": 20, "3": 20}
     assert count_params(split) == (784 * 20 + 20 * 300 + 300) + (300 * 20 + 20 * 100 + 100) + (100 * 10 + 10)
     assert isinstance(split[5], nn.Linear) and isinstance(split[1], nn.Sequential)
     with pytest.raises(ValueError, match="exactly one"):

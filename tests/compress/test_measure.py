@@ -29,8 +29,7 @@ def test_counts_and_bytes_of_a_float_model():
 
 
 def test_masked_model_counts_zeros_and_sparse_bytes():
-    model = lenet_300_100(seed=0)
-    global_magnitude_prune(model, 0.9)
+    model, _ = global_magnitude_prune(lenet_300_100(seed=0), 0.9)
     n_weights = LENET_PARAMS - 410
     assert count_params(model) == LENET_PARAMS
     assert count_nonzero(model) == n_weights - round(0.9 * n_weights) + 410
@@ -45,7 +44,7 @@ def test_masked_model_counts_zeros_and_sparse_bytes():
 
 def test_quantized_model_bytes():
     model, x = mlp((20, 10, 5), seed=0), torch.rand(16, 20)
-    q = quantize_model(model, x, bits=4, act_bits=8, per_channel=True)
+    q, _ = quantize_model(model, x, bits=4, act_bits=8, per_channel=True)
     n_w, n_b, n_out = 20 * 10 + 10 * 5, 15, 15
     # int8 weights + float32 biases + per-channel float32 scales and int32 zero points + input scale/zero point
     assert stored_bytes(q) == n_w + 4 * n_b + 8 * n_out + 2 * (4 + 4)

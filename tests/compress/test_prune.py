@@ -41,8 +41,7 @@ def test_global_masks_equal_torch_global_unstructured(amount):
 
 
 def test_masked_weights_stay_zero_while_training_and_after_removal():
-    model = mlp((10, 8, 3), seed=1)
-    masks = global_magnitude_prune(model, 0.6)
+    model, masks = global_magnitude_prune(mlp((10, 8, 3), seed=1), 0.6)
     opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     x, y = torch.randn(32, 10, generator=torch.Generator().manual_seed(0)), torch.arange(32) % 3
     for _ in range(5):
@@ -60,8 +59,7 @@ def test_masked_weights_stay_zero_while_training_and_after_removal():
 
 
 def test_removing_masks_from_a_copy_leaves_the_original_working():
-    model = mlp((6, 4, 2), seed=0)
-    global_magnitude_prune(model, 0.5)
+    model, _ = global_magnitude_prune(mlp((6, 4, 2), seed=0), 0.5)
     copy = remove_masks(deepcopy(model))
     x = torch.randn(3, 6)
     torch.testing.assert_close(copy(x), model(x))
@@ -80,7 +78,6 @@ def test_sparsity_schedule_is_cubic_and_ends_at_final():
 
 
 def test_iterative_prune_reaches_final_sparsity_and_removed_weights_stay_removed():
-    model = mlp((12, 10, 3), seed=2)
     seen = []
 
     def fine_tune(m):  # a stand-in for training: perturb every weight, masks must hold
@@ -89,7 +86,7 @@ def test_iterative_prune_reaches_final_sparsity_and_removed_weights_stay_removed
                 w.add_(0.01)
         seen.append({k: v.clone() for k, v in masks_of(m).items()})
 
-    rounds = iterative_prune(model, 0.8, 3, fine_tune, evaluate=lambda m: 1.0)
+    model, rounds = iterative_prune(mlp((12, 10, 3), seed=2), 0.8, 3, fine_tune, evaluate=lambda m: 1.0)
     assert [r["step"] for r in rounds] == [1, 2, 3] and rounds[-1]["value"] == 1.0
     n_total = sum(w.numel() for w in prunable_weights(model).values())
     n_zero = sum(int((w == 0).sum()) for w in prunable_weights(model).values())

@@ -51,7 +51,8 @@ def test_quant_conv_equals_fake_quantized_conv():
 
 def test_ptq_int8_stays_close_to_float_for_mlp_and_cnn():
     for model, x in ((mlp((784, 64, 10), seed=0), _x(64, 1, 28, 28)), (small_cnn(seed=0), _x(8, 1, 28, 28))):
-        qmodel = quantize_model(model, x, bits=8, act_bits=8)
+        qmodel, ranges = quantize_model(model, x, bits=8, act_bits=8)
+        assert ranges.keys() == calibrate(model, x).keys()
         assert all(not isinstance(m, (nn.Linear, nn.Conv2d)) for m in qmodel.modules())
         assert count_params(qmodel) == count_params(model)
         out, qout = model(x).detach(), qmodel(x)
@@ -59,8 +60,9 @@ def test_ptq_int8_stays_close_to_float_for_mlp_and_cnn():
 
 
 def test_qat_forward_uses_quantized_weights_and_converts_exactly():
-    model, x, y = mlp((10, 8, 3), seed=0), _x(32, 10), torch.arange(32) % 3
-    prepare_qat(model, bits=3)
+    x, y = _x(32, 10), torch.arange(32) % 3
+    model, quantizers = prepare_qat(mlp((10, 8, 3), seed=0), bits=3)
+    assert list(quantizers) == ["1.weight", "3.weight"] and quantizers["1.weight"] is model[1].parametrizations.weight[0]
     w = model[1].parametrizations.weight.original
     assert torch.equal(model[1].weight, fake_quantize(w.detach(), qparams(w, 3, axis=0)))
     assert len(torch.unique(model[1].weight[0])) <= 7  # 3 bits, symmetric: 7 levels per row
@@ -69,4 +71,6 @@ def test_qat_forward_uses_quantized_weights_and_converts_exactly():
     nn.functional.cross_entropy(model(x), y).backward()
     opt.step()
     assert not torch.equal(before, w.detach())  # the STE let a gradient through the rounding
-    torch.testing.assert_close(quantize_model(model, bits=3, act_bits=None)(x), model(x), rtol=0, atol=1e-6)
+    converted, ranges = quantize_model(model, bits=3, act_bits=None)
+    assert ranges == {}  # weights only: nothing to calibrate
+    torch.testing.assert_close(converted(x), model(x), rtol=0, atol=1e-6)
