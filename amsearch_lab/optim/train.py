@@ -125,7 +125,8 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
     itself when it is a Generator, so that calls of one epoch each continue one stream).
     ``augment(x_batch, generator)`` (e.g. ``optim.RandomShift(2)``), when given, transforms each
     training batch before the forward pass, drawing its randomness from the same generator.
-    A NaN/inf training loss raises ``DivergenceError``.
+    A NaN/inf training loss raises ``DivergenceError``; an empty training or validation set raises
+    a ValueError before anything is trained.
     """
     # plumbing: check the arguments, put everything on one device
     if not (isinstance(epochs, int) and epochs >= 1):
@@ -134,8 +135,14 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
         raise ValueError(f"fit: batch_size={batch_size!r} must be a positive integer")
     if schedule_per not in ("epoch", "step"):
         raise ValueError(f"fit: schedule_per={schedule_per!r} must be 'epoch' or 'step'")
+    x_train, y_train, x_val, y_val = _unpack(data)
+    # empty data, before any training: the epoch's mean loss would be 0/0 = nan (train), or
+    # evaluate would raise only after the first epoch had trained (validation)
+    for name, x, mean in (("x_train", x_train, "training loss and accuracy"), ("x_val", x_val, "validation loss")):
+        if len(x) == 0:
+            raise ValueError(f"fit: {name} has no examples (shape {tuple(x.shape)}); a mean {mean} needs at least one")
     dev = pick_device() if device is None else torch.device(device)
-    x_train, y_train, x_val, y_val = (t.to(dev) for t in _unpack(data))
+    x_train, y_train, x_val, y_val = (t.to(dev) for t in (x_train, y_train, x_val, y_val))
     model.to(dev)
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
     generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)

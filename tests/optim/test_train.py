@@ -103,3 +103,19 @@ def test_evaluate_and_accuracy_refuse_empty_data(data):
     for measure in (evaluate, accuracy):
         with pytest.raises(ValueError, match=r"x has no examples \(shape \(0, 1, 28, 28\)\)"):
             measure(model, data.x_val[:0], data.y_val[:0])
+
+
+@pytest.mark.parametrize("empty", ["x_train", "x_val"])
+def test_fit_refuses_empty_data_before_training(data, empty):
+    """Before: an empty training set gave train_loss = train_acc = 0/0 = nan; an empty validation
+    set raised only in evaluate, after the first epoch had trained."""
+    x_train, y_train, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
+    if empty == "x_train":
+        x_train, y_train = x_train[:0], y_train[:0]
+    else:
+        x_val, y_val = x_val[:0], y_val[:0]
+    model = mlp((784, 8, 10), seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=rf"fit: {empty} has no examples \(shape \(0, 1, 28, 28\)\)"):
+        fit(model, (x_train, y_train, x_val, y_val), SGD(model.parameters(), lr=0.1), device="cpu", progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))  # nothing was trained
