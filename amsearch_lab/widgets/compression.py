@@ -3,8 +3,6 @@ each measuring validation accuracy against size."""
 
 from __future__ import annotations
 
-import copy
-
 import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
@@ -98,11 +96,10 @@ class PruningPlayground(_CompressionPlayground):
     def update(self) -> None:
         from ..compress import accuracy, count_nonzero, global_magnitude_prune, global_random_cut
 
-        model = copy.deepcopy(self.base)
         if self.method.value == "magnitude":
-            self.masks = global_magnitude_prune(model, self.sparsity.value)
+            model, self.masks = global_magnitude_prune(self.base, self.sparsity.value)
         else:
-            self.masks = global_random_cut(model, self.sparsity.value, seed=self.seed.value)
+            model, self.masks = global_random_cut(self.base, self.sparsity.value, seed=self.seed.value)
         self.accuracy = accuracy(model, self.data.x_val, self.data.y_val)
         self._record({"method": self.method.value, "sparsity": self.sparsity.value,
                       "seed": self.seed.value if self.method.value == "random" else None,
@@ -153,7 +150,7 @@ class QuantizationPlayground(_CompressionPlayground):
         self.weight_q = fake_quantize(self.weight, qp)
         self.error = float(torch.linalg.norm(self.weight - self.weight_q) / torch.linalg.norm(self.weight))
         self.max_error = float((self.weight - self.weight_q).abs().max())
-        model_q = quantize_model(self.base, bits=bits, act_bits=None, per_channel=per_channel)
+        model_q, _ = quantize_model(self.base, bits=bits, act_bits=None, per_channel=per_channel)
         self.accuracy = accuracy(model_q, self.data.x_val, self.data.y_val)
         self._record({"bits": bits, "per_channel": per_channel, "accuracy": self.accuracy,
                       "bytes": stored_bytes(model_q, packed=True), "error": self.error})
@@ -196,7 +193,7 @@ class LowRankPlayground(_CompressionPlayground):
     def update(self) -> None:
         from ..compress import accuracy, count_params, split_model
 
-        model = split_model(self.base, rank=self.rank.value)
+        model, _ = split_model(self.base, rank=self.rank.value)
         self.params, self.accuracy = count_params(model), accuracy(model, self.data.x_val, self.data.y_val)
         self._record({"rank": self.rank.value, "params": self.params, "accuracy": self.accuracy})
         self._say(f"rank {self.rank.value}: {self.params:,} parameters (unsplit {count_params(self.base):,}); "
