@@ -5,7 +5,7 @@ device helper. Sub-packages (``optim``, ``compress``, ``nas``) are imported by n
 """
 
 from .datasets import load_iris, load_mnist, make_regression
-from .device import describe_device, device
+from .device import describe_device, pick_device
 from .space import Choice, Float, Int, Space
 from .strategies import (
     STRATEGIES,
@@ -30,5 +30,5 @@ __all__ = [
     "STRATEGIES", "Strategy", "SearchExhausted", "get_strategy", "BayesianOptimization", "GeneticSearch", "GradientSearch",
     "GreedySearch", "GridSearch", "RandomSearch", "RegularizedEvolution",
     "load_iris", "load_mnist", "make_regression",
-    "describe_device", "device",
+    "describe_device", "pick_device",
 ]

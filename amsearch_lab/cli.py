@@ -162,8 +162,8 @@ def _cmd_search(args) -> int:
     strategy = _build_strategy(args, space, task.minimize)
     storage = Path(args.storage) if args.storage else Path("runs") / f"{args.task}-{args.strategy}-seed{args.seed}.jsonl"
     _check_storage(storage, args.resume)
-    if isinstance(strategy, GridSearch) and not strategy.shuffle and args.budget < strategy.grid.size:
-        print(f"amsearch-lab: note: the grid has {strategy.grid.size} points; a budget of {args.budget} walks "
+    if isinstance(strategy, GridSearch) and not strategy.shuffle and args.budget < strategy.grid_.size:
+        print(f"amsearch-lab: note: the grid has {strategy.grid_.size} points; a budget of {args.budget} walks "
               f"only the first {args.budget} in order — pass --options '{{\"shuffle\": true}}' for a random order",
               file=sys.stderr)
     # 2. run

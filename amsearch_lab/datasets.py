@@ -78,7 +78,7 @@ def _content_sha256(arrays) -> str:
 
 
 def load_mnist(device=None, limit: int | None = None, verify: bool = False) -> MNIST:
-    """MNIST (50k train / 10k validation / 10k test) on ``device`` (default: ``amsearch_lab.device()``).
+    """MNIST (50k train / 10k validation / 10k test) on ``device`` (default: ``amsearch_lab.pick_device()``).
 
     Pixels are ``k / 255`` for the stored bytes ``k``. ``limit`` keeps the first ``limit`` images
     of each split (quick mode). ``verify=True`` also checks the file's content hash.
@@ -86,7 +86,7 @@ def load_mnist(device=None, limit: int | None = None, verify: bool = False) -> M
     """
     import torch
 
-    from .device import device as pick_device
+    from .device import pick_device
 
     path = mnist_path()
     rebuild = "rebuild it with `python datasets/build_mnist.py` from the repository root"
@@ -115,10 +115,10 @@ def load_mnist(device=None, limit: int | None = None, verify: bool = False) -> M
 
 
 def cached_mnist(limit: int | None = None, device=None) -> MNIST:
-    """``load_mnist(device, limit)`` (default device: ``amsearch_lab.device()``), read from disk
+    """``load_mnist(device, limit)`` (default device: ``amsearch_lab.pick_device()``), read from disk
     once per process for each device and ``limit``: every later call returns the same tensors, so
     a caller must not change them in place (the playgrounds share them)."""
-    from .device import device as pick_device
+    from .device import pick_device
 
     dev = pick_device() if device is None else device
     return _load_mnist_once(str(dev), limit)

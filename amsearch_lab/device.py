@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["device", "describe_device"]
+__all__ = ["pick_device", "describe_device"]
 
 
-def device(prefer: str | None = None, verbose: bool = False) -> torch.device:
+def pick_device(prefer: str | None = None, verbose: bool = False) -> torch.device:
     """The device to use. ``prefer`` ("cpu", "cuda", "mps") forces one; it must be available.
     With ``verbose=True`` it says which device was chosen."""
     import torch  # imported here so that searches without torch models start fast
@@ -20,9 +20,9 @@ def device(prefer: str | None = None, verbose: bool = False) -> torch.device:
         kind = prefer.split(":")[0]
         available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
         if kind not in available:
-            raise ValueError(f"device: prefer={prefer!r} must be one of 'cpu', 'cuda', 'mps'")
+            raise ValueError(f"pick_device: prefer={prefer!r} must be one of 'cpu', 'cuda', 'mps'")
         if not available[kind]:
-            raise ValueError(f"device: prefer={prefer!r} is not available on this machine")
+            raise ValueError(f"pick_device: prefer={prefer!r} is not available on this machine")
         chosen = torch.device(prefer)
     elif torch.cuda.is_available():
         chosen = torch.device("cuda")
@@ -39,7 +39,7 @@ def describe_device(dev: torch.device | str | None = None) -> str:
     """A one-line description, e.g. ``cuda (NVIDIA H100 80GB HBM3)`` or ``cpu (2 threads)``."""
     import torch
 
-    dev = torch.device(dev) if dev is not None else device()
+    dev = torch.device(dev) if dev is not None else pick_device()
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     if dev.type == "mps":

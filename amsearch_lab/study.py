@@ -364,8 +364,8 @@ def search(
         history, lock = _open_storage(storage, space, budget, minimize)
     try:
         _replay(strat, history.trials, history.path)
-        if isinstance(strat, GridSearch) and not strat.shuffle and budget < strat.grid.size:
-            warnings.warn(f"search: the grid has {strat.grid.size} points and a budget of {budget} walks only the "
+        if isinstance(strat, GridSearch) and not strat.shuffle and budget < strat.grid_.size:
+            warnings.warn(f"search: the grid has {strat.grid_.size} points and a budget of {budget} walks only the "
                           f"first {budget} in order (the last dimension varies fastest); pass "
                           f"options={{'shuffle': True}} for a random order", stacklevel=2)
         return _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks)

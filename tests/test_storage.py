@@ -209,7 +209,7 @@ def test_bad_storage_paths_are_named_before_any_evaluation(tmp_path):
 def test_a_strategy_error_keeps_the_history(tmp_path):
     class Breaks(RandomSearch):
         def ask(self):
-            if len(self.trials) == 3:
+            if len(self.trials_) == 3:
                 raise RuntimeError("strategy bug")
             return super().ask()
 

@@ -31,8 +31,7 @@ from ..compress import (
     trained_lenet,
 )
 from ..datasets import load_mnist
-from ..device import describe_device
-from ..device import device as pick_device
+from ..device import describe_device, pick_device
 
 SPARSITIES = (0.9, 0.95, 0.5, 0.98)
 
@@ -42,7 +41,7 @@ def parse(argv):
     p.add_argument("--epochs", type=int, default=10, help="epochs of the dense model")
     p.add_argument("--ft-epochs", type=int, default=2, help="fine-tuning epochs after each cut")
     p.add_argument("--ft-lr", type=float, default=0.05, help="initial learning rate of each fine-tune (cosine to 0)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.pick_device())")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--latency-batch", type=int, default=1000)
     p.add_argument("--quick", action="store_true", help="10,000 images, 2 + 1 epochs: a smoke test, no targets")

@@ -30,8 +30,7 @@ import numpy as np
 import torch
 
 from ..datasets import load_mnist
-from ..device import describe_device
-from ..device import device as pick_device
+from ..device import describe_device, pick_device
 from ..nas import (
     FINAL_WIDTH,
     FULL,
@@ -114,7 +113,7 @@ def main(argv=None) -> int:
                         help=f"channels per convolution of the final networks (default {FINAL_WIDTH})")
     parser.add_argument("--full-epochs", type=int, default=FULL.epochs, help=f"epochs of the full recipe (default {FULL.epochs})")
     parser.add_argument("--limit", type=int, default=None, help="MNIST images per split (default all; for a smoke run)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.pick_device())")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.budget < 1 or args.top_k < 1 or args.final_width < 1:
         parser.error(f"--seeds={args.seeds}, --budget={args.budget}, --top-k={args.top_k} and "

@@ -21,8 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..datasets import load_mnist
-from ..device import describe_device
-from ..device import device as pick_device
+from ..device import describe_device, pick_device
 from ..models import lenet_300_100
 from ..optim import SGD, CosineDecay, evaluate, fit, shuffled_batches
 
@@ -67,7 +66,7 @@ def parse(argv):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05, help="initial learning rate of the cosine schedule")
     p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.device())")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.pick_device())")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice); 1 on a CPU shared with other jobs")

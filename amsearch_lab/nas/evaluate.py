@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..device import describe_device
-from ..device import device as pick_device
+from ..device import describe_device, pick_device
 from ..optim import SGD, CosineDecay, RandomShift, evaluate, fit
 from .build import build, count_flops, count_params
 from .space import MAX_PARAMS, Architecture, validate

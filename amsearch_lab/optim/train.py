@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ..device import device as pick_device
+from ..device import pick_device
 
 __all__ = ["fit", "evaluate", "FitResult", "DivergenceError", "shuffled_batches"]
 
@@ -120,7 +120,7 @@ def fit(model, data, optimizer, schedule=None, epochs: int = 10, early_stopping=
     ``schedule(t)`` sets ``optimizer.lr`` before each epoch (``t`` = epochs done) or before each
     step (``schedule_per="step"``, ``t`` = steps done). ``early_stopping`` (an ``EarlyStopping``)
     sees each epoch's ``val_loss`` (or its ``monitor``) and may stop the run; at the end the model
-    holds its best epoch's weights when ``early_stopping.restore_best``. The model and data are moved to ``device`` (default: ``amsearch_lab.device()``).
+    holds its best epoch's weights when ``early_stopping.restore_best``. The model and data are moved to ``device`` (default: ``amsearch_lab.pick_device()``).
     The batches are shuffled by a CPU ``torch.Generator`` seeded with ``seed`` (or by ``seed``
     itself when it is a Generator, so that calls of one epoch each continue one stream).
     ``augment(x_batch, generator)`` (e.g. ``optim.RandomShift(2)``), when given, transforms each

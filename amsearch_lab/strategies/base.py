@@ -29,13 +29,13 @@ class Strategy:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.minimize = bool(minimize)
-        self.trials = []
+        self.trials_ = []
 
     def ask(self) -> dict:
         raise NotImplementedError
 
     def tell(self, trial) -> None:
-        self.trials.append(trial)
+        self.trials_.append(trial)
 
     # -- helpers shared by the strategies that learn from values ---------------------------------
     def loss(self, trial) -> float:
@@ -47,5 +47,5 @@ class Strategy:
 
     def best_trial(self):
         """The best successful trial told so far, or None."""
-        ok = [t for t in self.trials if math.isfinite(self.loss(t))]
+        ok = [t for t in self.trials_ if math.isfinite(self.loss(t))]
         return min(ok, key=self.loss) if ok else None

@@ -132,12 +132,12 @@ class BayesianOptimization(Strategy):
         self.acquisition, self.n_initial, self.init, self.kernel = acquisition, n_initial, init, kernel
         self.xi, self.beta = xi, beta
         self.n_candidates, self.n_local, self.n_restarts = n_candidates, n_local, n_restarts
-        self.gp = GaussianProcess(kernel=kernel)
-        self.X = np.empty((0, space.n_unit))  # (n_trials, n_unit): encodings of the told params
-        self.seen = set()  # keys of every evaluated point
-        self.design = None  # the initial design, drawn at the first ask
-        self.sobol = None  # the candidates' quasi-random sequence, built at the first model-based ask
-        self.continuous = np.array([  # the columns L-BFGS-B may move: Floats without a step
+        self.gp_ = GaussianProcess(kernel=kernel)
+        self.X_ = np.empty((0, space.n_unit))  # (n_trials, n_unit): encodings of the told params
+        self.seen_ = set()  # keys of every evaluated point
+        self.design_ = None  # the initial design, drawn at the first ask
+        self.sobol_ = None  # the candidates' quasi-random sequence, built at the first model-based ask
+        self.continuous_ = np.array([  # the columns L-BFGS-B may move: Floats without a step
             s.start for s, dim in zip(space.unit_slices().values(), space.dimensions.values())
             if dim.continuous], dtype=int)
 
@@ -158,39 +158,39 @@ class BayesianOptimization(Strategy):
     def _candidates(self) -> np.ndarray:
         """The next ``n_candidates`` points of one scrambled Sobol sequence (built once: building
         it costs more than drawing from it), rounded to valid points."""
-        if self.sobol is None:
+        if self.sobol_ is None:
             from scipy.stats import qmc
 
-            self.sobol = qmc.Sobol(self.space.n_unit, scramble=True, rng=np.random.default_rng(self.rng.integers(2**32)))
-        return self.space.round_unit(self.sobol.random(self.n_candidates))
+            self.sobol_ = qmc.Sobol(self.space.n_unit, scramble=True, rng=np.random.default_rng(self.rng.integers(2**32)))
+        return self.space.round_unit(self.sobol_.random(self.n_candidates))
 
     def _first_unseen(self, U: np.ndarray) -> np.ndarray | None:
         for u in U:
-            if self.space.unit_key(u) not in self.seen:
+            if self.space.unit_key(u) not in self.seen_:
                 return u
         return None
 
     def _random_unseen(self) -> dict:
-        params = self.space.sample_unseen(self.rng, self.seen)
+        params = self.space.sample_unseen(self.rng, self.seen_)
         if params is None:
-            raise SearchExhausted(f"BayesianOptimization: no unseen point found after {len(self.seen)} evaluations")
+            raise SearchExhausted(f"BayesianOptimization: no unseen point found after {len(self.seen_)} evaluations")
         return params
 
     def tell(self, trial) -> None:
         super().tell(trial)
         u = self.space.encode(trial.params)
-        self.X = np.vstack([self.X, u])
-        self.seen.add(self.space.unit_key(u))
+        self.X_ = np.vstack([self.X_, u])
+        self.seen_.add(self.space.unit_key(u))
 
     # -- the algorithm ----------------------------------------------------------------------------------
     def ask(self) -> dict:
         losses, ok = self._losses()
         # 0. initial design (and whenever fewer than two trials succeeded: nothing to model yet)
-        if len(self.trials) < self.n_initial or ok.sum() < 2:
-            if self.design is None:
-                self.design = self.space.round_unit(self._cube(self.n_initial, self.init))
-            u = self.design[len(self.trials)] if len(self.trials) < self.n_initial else None
-            if u is None or self.space.unit_key(u) in self.seen:
+        if len(self.trials_) < self.n_initial or ok.sum() < 2:
+            if self.design_ is None:
+                self.design_ = self.space.round_unit(self._cube(self.n_initial, self.init))
+            u = self.design_[len(self.trials_)] if len(self.trials_) < self.n_initial else None
+            if u is None or self.space.unit_key(u) in self.seen_:
                 return self._random_unseen()
             return self.space.decode(u)
         with one_blas_thread():
@@ -199,14 +199,14 @@ class BayesianOptimization(Strategy):
 
     # -- the model and its acquisition, as the next ask() uses them ------------------------------------
     def _losses(self) -> tuple[np.ndarray, np.ndarray]:
-        losses = np.array([self.loss(t) for t in self.trials])  # (n_trials,)
+        losses = np.array([self.loss(t) for t in self.trials_])  # (n_trials,)
         return losses, np.isfinite(losses)
 
     def _fit(self, gp: GaussianProcess, losses: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> None:
         # 1. the data: failed trials take the worst successful loss; far outliers are pulled in
         y = warp_outliers(np.where(ok, losses, losses[ok].max()), reach=1 / math.sqrt(gp.noise_min))
         # 2. fit the GP (warm-started from the last step's hyperparameters)
-        gp.fit(self.X, y, n_restarts=self.n_restarts, rng=rng)
+        gp.fit(self.X_, y, n_restarts=self.n_restarts, rng=rng)
 
     def fitted_model(self) -> GaussianProcess | None:
         """A copy of the GP fitted to the trials told so far exactly as the next ``ask()`` will fit
@@ -214,9 +214,9 @@ class BayesianOptimization(Strategy):
         initial design, or fewer than two successful trials). Calling it changes nothing the
         strategy will do. Its ``predict(U, return_std=True)`` gives the posterior of the loss."""
         losses, ok = self._losses()
-        if len(self.trials) < self.n_initial or ok.sum() < 2:
+        if len(self.trials_) < self.n_initial or ok.sum() < 2:
             return None
-        gp = copy.deepcopy(self.gp)
+        gp = copy.deepcopy(self.gp_)
         self._fit(gp, losses, ok, rng=copy.deepcopy(self.rng))
         return gp
 
@@ -227,7 +227,7 @@ class BayesianOptimization(Strategy):
         while there is no model yet."""
         gp = self.fitted_model() if gp is None else gp
         if gp is None:
-            raise ValueError(f"BayesianOptimization: no model yet after {len(self.trials)} trials (the initial "
+            raise ValueError(f"BayesianOptimization: no model yet after {len(self.trials_)} trials (the initial "
                              f"design has n_initial={self.n_initial} points and two must succeed)")
         mean, var = gp.posterior(np.atleast_2d(U))
         return self._acquisition(gp, mean, np.sqrt(var), grad)
@@ -239,19 +239,19 @@ class BayesianOptimization(Strategy):
 
     def _maximise_acquisition(self, losses: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
         # 1-2. fit the GP to the (warped) losses, in place: the next step warm-starts from it
-        self._fit(self.gp, losses, ok, rng=self.rng)
+        self._fit(self.gp_, losses, ok, rng=self.rng)
         # 3. score many quasi-random candidates, each rounded to a valid point first
         candidates = self._candidates()  # (n_candidates, n_unit)
-        values = self.acquisition_values(candidates, self.gp)
+        values = self.acquisition_values(candidates, self.gp_)
         # 4. refine with L-BFGS-B over the continuous columns, from the incumbent and n_local
         #    candidates: the best one and more drawn with probability ∝ exp(value - max)
-        if self.n_local > 0 and len(self.continuous) > 0:
+        if self.n_local > 0 and len(self.continuous_) > 0:
             chosen = local_starts(values, self.n_local, self.rng)
-            incumbent = self.X[ok][np.argmin(losses[ok])]
+            incumbent = self.X_[ok][np.argmin(losses[ok])]
             starts = np.vstack([candidates[chosen], incumbent])
             refined = self.space.round_unit(self._refine(starts))
             candidates = np.vstack([candidates, refined])
-            values = np.concatenate([values, self.acquisition_values(refined, self.gp)])
+            values = np.concatenate([values, self.acquisition_values(refined, self.gp_)])
         # 5. the best candidate that has not been evaluated yet
         return self._first_unseen(candidates[np.argsort(-values, kind="stable")])
 
@@ -265,15 +265,15 @@ class BayesianOptimization(Strategy):
         rather than x: the GP sees x only through x / ℓ, so in s every direction curves alike
         and L-BFGS-B needs fewer steps (a diagonal preconditioner).
         """
-        cols, k = self.continuous, len(U0)
-        scale = self.gp.lengthscales_[cols]
+        cols, k = self.continuous_, len(U0)
+        scale = self.gp_.lengthscales_[cols]
 
         def negative(s):
             U = U0.copy()
             U[:, cols] = s.reshape(k, -1) * scale
-            mean, var, d_mean, d_var = self.gp.posterior_grad(U)
+            mean, var, d_mean, d_var = self.gp_.posterior_grad(U)
             std = np.sqrt(var)
-            value, dv_dmean, dv_dstd = self._acquisition(self.gp, mean, std, grad=True)
+            value, dv_dmean, dv_dstd = self._acquisition(self.gp_, mean, std, grad=True)
             grad = dv_dmean[:, None] * d_mean + (dv_dstd / (2 * std))[:, None] * d_var  # chain rule, (k, n_unit)
             return -float(np.sum(value)), -(grad[:, cols] * scale).ravel()
 

@@ -78,7 +78,7 @@ class GradientSearch(Strategy):
 
     def ask(self) -> dict:
         if self.best_u_ is None:  # nothing has succeeded yet: the start, then random points
-            if not self.trials and self.start is not None:
+            if not self.trials_ and self.start is not None:
                 return dict(self.start)
             return self.space.sample(self.rng)
         if not np.any(self.grad_u_) or np.isnan(self.grad_u_).any():

@@ -25,29 +25,29 @@ class GridSearch(Strategy):
         if not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f"GridSearch: n={n!r} must be a positive integer")
         self.n, self.shuffle = n, bool(shuffle)
-        self.grid = space.grid(n)
-        self.order = None  # the shuffled order, for a grid small enough to permute at once
-        if self.shuffle and self.grid.size <= self.PERMUTE_MAX:
-            self.order = self.rng.permutation(self.grid.size)
-        self.proposed = set()  # flat indices proposed so far, for a large shuffled grid
-        self.position = 0
+        self.grid_ = space.grid(n)
+        self.order_ = None  # the shuffled order, for a grid small enough to permute at once
+        if self.shuffle and self.grid_.size <= self.PERMUTE_MAX:
+            self.order_ = self.rng.permutation(self.grid_.size)
+        self.proposed_ = set()  # flat indices proposed so far, for a large shuffled grid
+        self.position_ = 0
 
     def _next_index(self) -> int:
         if not self.shuffle:
-            return self.position
-        if self.order is not None:
-            return int(self.order[self.position])
+            return self.position_
+        if self.order_ is not None:
+            return int(self.order_[self.position_])
         while True:  # a uniform point of the grid: one random index per dimension (mixed radix)
             index = 0
-            for values in self.grid.values:
+            for values in self.grid_.values:
                 index = index * len(values) + int(self.rng.integers(len(values)))
-            if index not in self.proposed:
-                self.proposed.add(index)
+            if index not in self.proposed_:
+                self.proposed_.add(index)
                 return index
 
     def ask(self) -> dict:
-        if self.position >= self.grid.size:
-            raise SearchExhausted(f"GridSearch: all {self.grid.size} grid points have been proposed")
-        params = self.grid[self._next_index()]
-        self.position += 1
+        if self.position_ >= self.grid_.size:
+            raise SearchExhausted(f"GridSearch: all {self.grid_.size} grid points have been proposed")
+        params = self.grid_[self._next_index()]
+        self.position_ += 1
         return params

@@ -14,7 +14,7 @@ __all__ = ["mnist_base_model", "PruningPlayground", "QuantizationPlayground", "L
 
 
 def mnist_base_model(epochs: int = 3, limit: int | None = None, seed: int = 0):
-    """``(model, data)``: MNIST on ``amsearch_lab.device()`` (``datasets.cached_mnist``: loaded
+    """``(model, data)``: MNIST on ``amsearch_lab.pick_device()`` (``datasets.cached_mnist``: loaded
     once per process for each ``limit``, the number of images kept per split) and
     ``compress.trained_lenet`` on it, which trains LeNet-300-100 once and then reads its weights
     from ``runs/``. Each call returns a fresh model, so a playground may change it."""

@@ -156,7 +156,7 @@ def test_the_next_point_maximises_the_acquisition_it_reports():
     grid = np.linspace(0.0, 1.0, 2001)[:, None]  # (2001, 1)
     best_on_grid = bo.acquisition_values(grid).max()
     proposed = bo.space.encode(bo.ask())[None, :]
-    assert bo.acquisition_values(proposed, bo.gp)[0] >= best_on_grid - 1e-6
+    assert bo.acquisition_values(proposed, bo.gp_)[0] >= best_on_grid - 1e-6
 
 
 def test_no_model_during_the_initial_design_is_said_clearly():

@@ -26,7 +26,7 @@ def test_a_small_shuffled_grid_is_one_seeded_permutation():
 def test_a_huge_shuffled_grid_proposes_distinct_points_inside_the_space():
     space = Space({"a": Int(0, 10**18), "b": Int(0, 9), "n": Int(1000, 10**18 + 1000, log=True)})
     grid = GridSearch(space, seed=0, shuffle=True)
-    assert grid.grid.size > 2**63
+    assert grid.grid_.size > 2**63
     points = [grid.ask() for _ in range(200)]
     assert all(p in space for p in points)
     assert len({tuple(p.values()) for p in points}) == 200
