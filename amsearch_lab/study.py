@@ -1,4 +1,4 @@
-"""Trials, their history, and ``search()``: the one loop every strategy runs in.
+"""``search()``: the one loop every strategy runs in (its trials and history: ``history.py``).
 
 The loop owns all the plumbing (calling the objective, catching failures, timing, saving,
 progress, callbacks). A strategy only answers ``ask()`` with the next ``params`` and learns from
@@ -12,32 +12,19 @@ is exactly one pass of the ``while`` loop in ``search``.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import numbers
 import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .history import History, Trial
 from .space import Space
-from .storage import (
-    FAILED,
-    OK,
-    StorageInUse,
-    check_record,
-    check_storable,
-    ensure_writable,
-    json_default,
-    lock_storage,
-    read_records,
-    same_stored,
-    stored_form,
-)
+from .storage import FAILED, StorageInUse, check_storable, ensure_writable, lock_storage, same_stored, stored_form
 from .storage import plain as _plain
 from .strategies import GridSearch, SearchExhausted, Strategy, get_strategy
 
@@ -46,145 +33,6 @@ __all__ = ["Trial", "History", "search", "StopSearch", "StorageInUse"]
 
 class StopSearch(Exception):
     """Raise from a callback (or a widget's Stop button) to end a search after this trial."""
-
-
-@dataclass
-class Trial:
-    """One evaluation of the objective.
-
-    ``status`` is ``"ok"`` when the objective returned a finite number, else ``"failed"``
-    with the reason in ``error``. ``start`` is a Unix time in seconds; ``duration`` in seconds.
-    """
-
-    number: int
-    params: dict
-    value: float | None = None
-    status: str = OK
-    error: str | None = None
-    start: float = 0.0
-    duration: float = 0.0
-    info: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == OK
-
-    def to_json(self) -> str:
-        record = asdict(self)
-        record["params"] = {k: _plain(v) for k, v in self.params.items()}
-        return json.dumps(record, allow_nan=False, default=json_default)
-
-    @classmethod
-    def from_json(cls, line: str, position: int | None = None) -> Trial:
-        """Parse one history line; ``ValueError`` says what is wrong with a bad record (fields,
-        types, ``number`` not equal to ``position`` when given, an ok trial without a finite value)."""
-        record = json.loads(line)
-        check_record(record, record.get("number") if position is None and isinstance(record, dict) else position)
-        return cls(**record)
-
-
-class History:
-    """The trials of one search, in order, optionally mirrored to a JSON Lines file.
-
-    Each finished trial is appended to the file as one line and flushed to disk at once, so a
-    crash or a kill loses at most the trial that was running.
-    """
-
-    def __init__(self, minimize: bool = True, path: str | os.PathLike | None = None):
-        self.minimize = bool(minimize)
-        self.path = Path(path) if path is not None else None
-        self.trials: list[Trial] = []
-
-    def __len__(self):
-        return len(self.trials)
-
-    def __iter__(self):
-        return iter(self.trials)
-
-    def __getitem__(self, i):
-        return self.trials[i]
-
-    def __repr__(self):
-        best = self.best
-        shown = "none yet" if best is None else f"{best.value:.6g} (trial {best.number})"
-        return f"History({len(self)} trials, {'minimize' if self.minimize else 'maximize'}, best {shown})"
-
-    # -- adding and saving ----------------------------------------------------------------------
-    def append(self, trial: Trial) -> None:
-        line = None if self.path is None else trial.to_json() + "\n"  # fails before touching the file
-        self.trials.append(trial)
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write every trial to ``path`` (JSON Lines, one trial per line), replacing the file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(t.to_json() + "\n" for t in self.trials), encoding="utf-8")
-        tmp.replace(path)
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, minimize: bool = True) -> History:
-        """Read a JSON Lines history, checking every record (``storage.check_record``).
-
-        Only a last line without its newline can be a torn write (the process was killed while
-        writing it): it is skipped with a warning. Any other bad line raises ``ValueError``
-        naming it; nothing is dropped silently."""
-        path = Path(path)
-        history = cls(minimize=minimize)
-        records, torn = read_records(path)
-        if torn is not None:
-            warnings.warn(f"{path}: {torn}", stacklevel=2)
-        history.trials = [Trial(**record) for record in records]
-        history.path = path
-        return history
-
-    # -- questions about the trials ---------------------------------------------------------------
-    def _better(self, a: float, b: float) -> bool:
-        return a < b if self.minimize else a > b
-
-    @property
-    def best(self) -> Trial | None:
-        """The best ``ok`` trial (the earliest one on ties), or None when none succeeded."""
-        best = None
-        for t in self.trials:
-            if t.ok and (best is None or self._better(t.value, best.value)):
-                best = t
-        return best
-
-    def best_so_far(self) -> np.ndarray:
-        """Best value after each trial (NaN until the first success): the anytime curve."""
-        out, best = np.full(len(self.trials), np.nan), None
-        for i, t in enumerate(self.trials):
-            if t.ok and (best is None or self._better(t.value, best)):
-                best = t.value
-            out[i] = np.nan if best is None else best
-        return out
-
-    def to_frame(self):
-        """A pandas DataFrame: one row per trial, one column per parameter."""
-        import pandas as pd
-
-        rows = []
-        for t in self.trials:
-            row = {"number": t.number, **t.params, "value": t.value, "status": t.status,
-                   "error": t.error, "start": t.start, "duration": t.duration}
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-    def leaderboard(self, k: int = 5):
-        """The ``k`` best ``ok`` trials as a DataFrame, best first."""
-        frame = self.to_frame()
-        if frame.empty:
-            return frame
-        frame = frame[frame.status == OK]
-        return frame.sort_values("value", ascending=self.minimize, kind="stable").head(k)
 
 
 # -- the loop -------------------------------------------------------------------------------------
