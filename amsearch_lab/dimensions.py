@@ -32,7 +32,11 @@ MAX_VALUES = sys.maxsize  # the most values len() can count (2**63 - 1); a numpy
 
 
 def _is_number(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+    """A real number that is finite as a float (10**400 is an int, but no float can hold it)."""
+    try:
+        return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+    except OverflowError:
+        return False
 
 
 class Dimension:
@@ -93,7 +97,7 @@ class _Numeric(Dimension):
         for field in ("low", "high"):
             value = getattr(self, field)
             if not _is_number(value):
-                self._fail(f"{field}={value!r} must be a finite number")
+                self._fail(f"{field}={value!r} must be a finite number (a float: at most about 1.8e308)")
         if self.low >= self.high:
             self._fail(f"low={self.low!r} must be < high={self.high!r}")
         if self.log and self.low <= 0:
@@ -339,7 +343,8 @@ class Int(_Numeric):
     def grid_values(self, n: int = 5) -> Sequence:
         if self.log:  # n log-spaced values from low to high, rounded (repeats merged), the end
             # points exact: above 2**53 a float cannot hold every integer, so clip into the range
-            inner = {min(max(round(float(v)), self.low), self.high) for v in np.geomspace(self.low, self.high, n)}
+            inner = {min(max(round(float(v)), self.low), self.high)
+                     for v in np.geomspace(float(self.low), float(self.high), n)}
             return sorted(inner | {self.low, self.high})
         return self.lattice()
 

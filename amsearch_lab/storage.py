@@ -38,9 +38,11 @@ class StorageInUse(RuntimeError):
 
 
 def lock_storage(path: Path) -> FileLock:
-    """Take the exclusive lock of ``path`` (the file ``<path>.lock`` beside it) or raise
-    ``StorageInUse`` at once. The caller releases it with ``lock.release()``."""
-    lock = FileLock(str(path) + ".lock", timeout=0)
+    """Take the exclusive lock of ``path`` (the file ``<path>.lock`` beside the file it names once
+    symbolic links are followed, so two names of one file share one lock) or raise
+    ``StorageInUse`` at once. The caller releases it with ``lock.release()``. (Two hard links
+    to one file are two names the lock cannot tell apart; don't write a history through both.)"""
+    lock = FileLock(str(Path(path).resolve()) + ".lock", timeout=0)
     try:
         lock.acquire()
     except Timeout:
@@ -147,31 +149,43 @@ def read_records(path: Path) -> tuple[list[dict], str | None]:
     its newline, does not parse or check, and begins as a record does (a write cut short by a
     kill), a note on that torn line, which is left out; any other bad line raises ``ValueError``
     naming it, so a file that is not a history is never taken for one and rewritten."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not a trial history (not UTF-8 text: {e.reason} at byte {e.start})") from None
     lines = text.split("\n")  # the piece after the last newline is "" unless the last write was torn
     records, torn = [], None
     for i, line in enumerate(lines):
         last = i == len(lines) - 1
         if not line.strip():
-            if not last and line:
+            if not last:
                 raise ValueError(f"{path}: line {i + 1} is blank; a history has one trial per line")
             continue
         try:
             record = json.loads(line)
-            check_record(record, len(records))
         except ValueError as e:  # json.JSONDecodeError is a ValueError
-            if last and line.startswith(RECORD_START):
+            # a write cut short: the last line, no newline, and the beginning of a record
+            if last and (line.startswith(RECORD_START) or RECORD_START.startswith(line)):
                 torn = f"skipping the torn last line {i + 1} ({e})"
                 continue
+            raise ValueError(f"{path}: line {i + 1} is not a valid trial record: {e}") from None
+        try:  # a complete JSON line is never a torn write: it must be a valid record
+            check_record(record, len(records))
+        except ValueError as e:
             raise ValueError(f"{path}: line {i + 1} is not a valid trial record: {e}") from None
         records.append(record)
     return records, torn
 
 
 def ensure_writable(path: Path) -> None:
-    """Raise ``ValueError`` naming ``storage`` when ``path`` is a folder or cannot be written."""
+    """Raise ``ValueError`` naming ``storage`` when ``path`` is a folder, not a regular file (a
+    device, a pipe) or cannot be written."""
+    if "\0" in str(path):
+        raise ValueError(f"search: storage={str(path)!r} holds a NUL character, which no file name can")
     if path.is_dir():
         raise ValueError(f"search: storage={str(path)!r} is a folder; give a file name such as 'runs/search.jsonl'")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"search: storage={str(path)!r} is not a regular file (a device or a pipe?)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8"):

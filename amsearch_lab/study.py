@@ -68,9 +68,8 @@ def _make_strategy(strategy, space, seed, minimize, options):
     if isinstance(strategy, Strategy):
         if seed is not None or options:
             raise ValueError("search: pass seed and options to the strategy you built, not to search()")
-        if strategy.space.names != space.names:
-            raise ValueError(f"search: the strategy was built on a space of {strategy.space.names}, but the search "
-                             f"runs on {space.names}")
+        if repr(strategy.space) != repr(space):
+            raise ValueError(f"search: the strategy was built on {strategy.space!r}, but the search runs on {space!r}")
         return strategy
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
@@ -90,7 +89,8 @@ def _make_strategy(strategy, space, seed, minimize, options):
     try:
         return strategy(space, seed=seed, minimize=minimize, **options)
     except TypeError as e:  # a wrong type that the constructor did not check itself
-        raise ValueError(f"search: options={dict(options)!r} rejected by {strategy.__name__}: {e}") from None
+        blamed = f"options={dict(options)!r} rejected by " if options else ""
+        raise ValueError(f"search: {blamed}{strategy.__name__}: {e}") from None
 
 
 def _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks) -> list:
@@ -137,10 +137,7 @@ def _replay(strategy, trials: list[Trial], path) -> None:
 
 
 def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
-    """Lock the storage file and load what it holds (the first ``budget`` trials of it).
-
-    A budget smaller than the stored count returns the first ``budget`` trials, which is what an
-    uninterrupted run with that budget gives; the file keeps them all."""
+    """Lock the storage file and load what it holds (every trial, checked)."""
     if not isinstance(storage, (str, os.PathLike)) or not str(storage):
         raise ValueError(f"search: storage={storage!r} must be a file path or None")
     path = Path(storage)
@@ -149,10 +146,6 @@ def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
     lock = lock_storage(path)
     try:
         history = History.load(path, minimize=minimize)
-        text = path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):  # a torn or unterminated last line: rewrite the file
-            history.save(path)
-        history.trials = history.trials[:budget]
     except BaseException:
         lock.release()
         raise
@@ -211,7 +204,13 @@ def search(
     if storage is not None:
         history, lock = _open_storage(storage, space, budget, minimize)
     try:
+        stored = len(history)
+        history.trials = history.trials[:budget]  # a smaller budget: what an uninterrupted run gives; the file keeps all
         _replay(strat, history.trials, history.path)
+        if lock is not None and stored < budget:  # trials will be appended: mend a torn or unterminated last line
+            text = history.path.read_text(encoding="utf-8")
+            if text and not text.endswith("\n"):
+                history.save(history.path.resolve())  # the file itself, not a symbolic link to it
         if isinstance(strat, GridSearch) and not strat.shuffle and budget < strat.grid_.size:
             warnings.warn(f"search: the grid has {strat.grid_.size} points and a budget of {budget} walks only the "
                           f"first {budget} in order (the last dimension varies fastest); pass "

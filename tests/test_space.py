@@ -445,3 +445,15 @@ def test_the_space_names_points_and_draws_unseen_ones():
     assert drawn in space and space.key(drawn) not in seen
     finite = Space({"k": Int(0, 1)})
     assert finite.sample_unseen(np.random.default_rng(0), {finite.key({"k": 0}), finite.key({"k": 1})}) is None
+
+
+@pytest.mark.parametrize("build", [lambda: Float(0, 10**400), lambda: Int(0, 10**400), lambda: Int(-10**400, 0),
+                                   lambda: Float(0, 1, step=10**400)])
+def test_numbers_beyond_any_float_are_named_not_overflowed(build):
+    with pytest.raises(ValueError, match="'x'"):
+        Space({"x": build()})
+
+
+def test_a_log_int_grid_beyond_int64_stays_exact():
+    values = list(Space({"z": Int(1, 2**64, log=True)}).grid(5))
+    assert values[0] == {"z": 1} and values[-1] == {"z": 2**64}

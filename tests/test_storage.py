@@ -235,8 +235,11 @@ def test_a_callback_error_keeps_the_history():
 
 def test_a_strategy_built_on_another_space_is_refused():
     other = Space({"y": Float(0.0, 1.0)})
-    with pytest.raises(ValueError, match="built on a space of \\['y'\\]"):
+    with pytest.raises(ValueError, match="the strategy was built on Space\\(\\{'y'"):
         search(quadratic, space(), RandomSearch(other, seed=0), budget=3, progress=False)
+    wider = Space({"x": Float(-3.0, 4.0), "k": Int(1, 9), "c": Choice(["a", "b"])})  # same names, other bounds
+    with pytest.raises(ValueError, match="the strategy was built on"):
+        search(quadratic, space(), RandomSearch(wider, seed=0), budget=3, progress=False)
 
 
 def test_a_file_that_is_not_a_history_is_never_rewritten(tmp_path):
@@ -261,3 +264,68 @@ def test_an_objectives_extra_outputs_are_kept_in_the_trial_and_the_file(tmp_path
     assert [t.status for t in history] == ["failed", "failed"] and "cannot be stored" in history[0].error
     assert search(lambda p: (1.0, {"model": max}), space(), "random", budget=1, seed=0,
                   progress=False)[0].info == {"model": max}
+
+
+# -- what the adversarial review found ----------------------------------------------------------------
+def test_a_symbolic_link_to_a_file_in_use_shares_its_lock(tmp_path):
+    from amsearch_lab.storage import lock_storage
+
+    target, link = tmp_path / "h.jsonl", tmp_path / "link.jsonl"
+    target.write_text("")
+    link.symlink_to(target)
+    lock = lock_storage(target)
+    try:
+        with pytest.raises(StorageInUse):
+            search(quadratic, space(), "random", budget=2, seed=0, storage=link, progress=False)
+    finally:
+        lock.release()
+
+
+@pytest.mark.parametrize("last", ['{"number": 3, "params": {}, "status": "pruned"}', '{"hello": 1}',
+                                  '{"number": 3, "params": {"x": 0.5, "k": 1, "c": "a"}, "status": "ok", "value": "1"}'])
+def test_a_complete_last_line_without_its_newline_is_checked_not_dropped(tmp_path, last):
+    path = tmp_path / "h.jsonl"
+    stored(path, budget=3)
+    path.write_text(path.read_text() + last)
+    before = path.read_text()
+    with pytest.raises(ValueError, match="line 4 is not a valid trial record"):
+        search(quadratic, space(), "random", budget=6, seed=0, storage=path, progress=False)
+    assert path.read_text() == before
+
+
+@pytest.mark.parametrize("torn", ['{"num', "{", '{"number": 3, "params": {"x'])
+def test_any_beginning_of_a_record_is_a_torn_last_line(tmp_path, torn):
+    path = tmp_path / "h.jsonl"
+    stored(path, budget=3)
+    path.write_text(path.read_text() + torn)
+    with pytest.warns(UserWarning, match="torn last line 4"):
+        assert len(search(quadratic, space(), "random", budget=5, seed=0, storage=path, progress=False)) == 5
+    assert [t.number for t in History.load(path)] == list(range(5))
+
+
+def test_a_refused_resume_or_a_zero_budget_leaves_a_torn_file_as_it_was(tmp_path):
+    path = tmp_path / "h.jsonl"
+    stored(path, budget=3)
+    path.write_text(path.read_text() + '{"number": 3, "par')
+    before = path.read_text()
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="cannot resume"):
+        search(quadratic, space(), "random", budget=6, seed=1, storage=path, progress=False)
+    with pytest.warns(UserWarning):
+        search(quadratic, space(), "random", budget=0, seed=0, storage=path, progress=False)
+    assert path.read_text() == before
+
+
+def test_blank_lines_binary_files_devices_and_nul_names_are_refused_by_name(tmp_path):
+    path = tmp_path / "h.jsonl"
+    lines = stored(path, budget=3)
+    path.write_text(lines[0] + "\n\n" + "\n".join(lines[1:]) + "\n")
+    with pytest.raises(ValueError, match="line 2 is blank"):
+        History.load(path)
+    binary = tmp_path / "b.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(ValueError, match="not a trial history"):
+        search(quadratic, space(), "random", budget=2, storage=binary, progress=False)
+    with pytest.raises(ValueError, match="not a regular file"):
+        search(quadratic, space(), "random", budget=2, storage="/dev/null", progress=False)
+    with pytest.raises(ValueError, match="NUL"):
+        search(quadratic, space(), "random", budget=2, storage=str(tmp_path / "a\0b"), progress=False)
