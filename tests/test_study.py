@@ -297,3 +297,22 @@ def test_a_gradient_step_above_the_default_cap_is_accepted():
 
     strategy = GradientSearch(Space({"x": Float(-1.0, 1.0)}), seed=0, lr=1.0)
     assert strategy.max_lr == 1.0
+
+
+@pytest.mark.parametrize("strategy, options, fragment", [
+    ("random", {"step": True}, "step=True"), ("greedy", {"scale": True}, "scale=True"),
+    ("bayes", {"n_initial": True}, "n_initial=True"), ("bayes", {"n_candidates": True}, "n_candidates=True"),
+    ("bayes", {"xi": float("inf")}, "xi=inf"), ("bayes", {"beta": float("nan")}, "beta=nan"),
+    ("genetic", {"tournament": True}, "tournament=True"), ("genetic", {"sigma": True}, "sigma=True"),
+    ("genetic", {"eta": float("inf")}, "eta=inf"), ("genetic", {"elitism": False}, "elitism=False"),
+    ("evolution", {"sample_size": True}, "sample_size=True"), ("evolution", {"scale": float("inf")}, "scale=inf"),
+    ("grid", {"shuffle": "no"}, "shuffle='no' must be True or False"),
+    ("greedy", {"restart": "no"}, "restart='no' must be True or False"),
+    ("greedy", {"start": {"x": 99.0, "k": 1, "c": "a"}}, "start=.*is not a point of the space"),
+    ("greedy", {"start": [1, 2]}, "start=\\[1, 2\\] is not a point"),
+])
+def test_bools_infinities_and_bad_starts_in_options_are_named(strategy, options, fragment):
+    calls = []
+    with pytest.raises(ValueError, match=fragment):
+        search(lambda p: calls.append(p) or quadratic(p), space(), strategy, budget=3, progress=False, options=options)
+    assert calls == []

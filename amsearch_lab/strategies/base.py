@@ -9,10 +9,39 @@ learned state lives in attributes set by ``tell``.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from ..space import Space
+
+
+def is_integer(x) -> bool:
+    """An integer (numpy's included), not a bool: what a count option accepts."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
+
+
+def is_real(x) -> bool:
+    """A finite real number, not a bool: what a numeric option accepts."""
+    try:
+        return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_)) and math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def check_flag(owner: str, name: str, value) -> bool:
+    """``value`` if it is True or False, else a ValueError naming it (``bool("no")`` is True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}: {name}={value!r} must be True or False")
+    return bool(value)
+
+
+def check_start(owner: str, space: Space, start) -> None:
+    """A ValueError naming ``start`` when it is not a point of ``space``."""
+    try:
+        space.check(start)
+    except ValueError as e:
+        raise ValueError(f"{owner}: start={start!r} is not a point of the space: {e}") from None
 
 
 class SearchExhausted(Exception):
@@ -28,7 +57,7 @@ class Strategy:
         self.space = space
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.minimize = bool(minimize)
+        self.minimize = check_flag(type(self).__name__, "minimize", minimize)
         self.trials_ = []
 
     def ask(self) -> dict:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import numpy as np
 from scipy.optimize import minimize
 
 from ..acquisition import ACQUISITIONS
 from ..gp import KERNELS, GaussianProcess, one_blas_thread
-from .base import SearchExhausted, Strategy
+from .base import SearchExhausted, Strategy, is_integer, is_real
 
 __all__ = ["BayesianOptimization", "warp_outliers", "local_starts"]
 
@@ -123,11 +122,11 @@ class BayesianOptimization(Strategy):
             raise ValueError(f"BayesianOptimization: kernel={kernel!r} must be one of {KERNELS}")
         for name, value, low in (("n_initial", n_initial, 1), ("n_candidates", n_candidates, 1),
                                  ("n_local", n_local, 0), ("n_restarts", n_restarts, 0)):
-            if not isinstance(value, numbers.Integral) or value < low:
+            if not is_integer(value) or value < low:
                 raise ValueError(f"BayesianOptimization: {name}={value!r} must be an integer >= {low}")
-        if not (isinstance(xi, numbers.Real) and xi >= 0):
+        if not (is_real(xi) and xi >= 0):
             raise ValueError(f"BayesianOptimization: xi={xi!r} must be a number >= 0")
-        if not (isinstance(beta, numbers.Real) and beta >= 0):
+        if not (is_real(beta) and beta >= 0):
             raise ValueError(f"BayesianOptimization: beta={beta!r} must be a number >= 0")
         self.acquisition, self.n_initial, self.init, self.kernel = acquisition, n_initial, init, kernel
         self.xi, self.beta = xi, beta

@@ -24,10 +24,9 @@ individuals this costs microseconds next to training a network.
 from __future__ import annotations
 
 import math
-import numbers
 from collections import deque
 
-from .base import Strategy
+from .base import Strategy, is_integer, is_real
 
 
 class RegularizedEvolution(Strategy):
@@ -41,14 +40,14 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, space, seed=None, minimize=True, population=20, sample_size=None, scale=0.1):
         super().__init__(space, seed=seed, minimize=minimize)
-        if not (isinstance(population, numbers.Integral) and population >= 2):
+        if not (is_integer(population) and population >= 2):
             raise ValueError(f"RegularizedEvolution: population={population!r} must be an integer >= 2")
         if sample_size is None:  # a default never conflicts with a population the user chose
             sample_size = min(5, population)
-        if not (isinstance(sample_size, numbers.Integral) and 1 <= sample_size <= population):
+        if not (is_integer(sample_size) and 1 <= sample_size <= population):
             raise ValueError(f"RegularizedEvolution: sample_size={sample_size!r} must be an integer "
                              f"in [1, population={population}]")
-        if not (isinstance(scale, numbers.Real) and 0 < scale <= 1):
+        if not (is_real(scale) and 0 < scale <= 1):
             raise ValueError(f"RegularizedEvolution: scale={scale!r} must be in (0, 1]")
         self.population, self.sample_size, self.scale = int(population), int(sample_size), float(scale)
         # learned state

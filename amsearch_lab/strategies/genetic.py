@@ -23,12 +23,11 @@ fitness, so it is a random walk; here selection is what turns fitness into progr
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from ..space import Choice
-from .base import Strategy
+from .base import Strategy, is_integer, is_real
 
 CROSSOVERS = ("sbx", "blend", "uniform")
 
@@ -115,24 +114,24 @@ class GeneticSearch(Strategy):
     def __init__(self, space, seed=None, minimize=True, population=10, tournament=None, crossover="uniform",
                  crossover_prob=0.9, eta=15.0, alpha=0.5, mutation_prob=None, sigma=0.2, elitism=1):
         super().__init__(space, seed=seed, minimize=minimize)
-        if not (isinstance(population, numbers.Integral) and population >= 2):
+        if not (is_integer(population) and population >= 2):
             raise ValueError(f"GeneticSearch: population={population!r} must be an integer >= 2")
         if tournament is None:  # a default never conflicts with a population the user chose
             tournament = min(3, population)
-        if not (isinstance(tournament, numbers.Integral) and 1 <= tournament <= population):
+        if not (is_integer(tournament) and 1 <= tournament <= population):
             raise ValueError(f"GeneticSearch: tournament={tournament!r} must be an integer in [1, population={population}]")
         if crossover not in CROSSOVERS:
             raise ValueError(f"GeneticSearch: crossover={crossover!r} must be one of {CROSSOVERS}")
         for name, value in (("crossover_prob", crossover_prob), ("sigma", sigma), ("alpha", alpha)):
-            if not (isinstance(value, numbers.Real) and 0 <= value <= 1):
+            if not (is_real(value) and 0 <= value <= 1):
                 raise ValueError(f"GeneticSearch: {name}={value!r} must be in [0, 1]")
-        if not (isinstance(eta, numbers.Real) and eta >= 0):
+        if not (is_real(eta) and eta >= 0):
             raise ValueError(f"GeneticSearch: eta={eta!r} must be >= 0")
         if mutation_prob is None:
             mutation_prob = 1.0 / len(space)
-        if not (isinstance(mutation_prob, numbers.Real) and 0 <= mutation_prob <= 1):
+        if not (is_real(mutation_prob) and 0 <= mutation_prob <= 1):
             raise ValueError(f"GeneticSearch: mutation_prob={mutation_prob!r} must be in [0, 1]")
-        if not (isinstance(elitism, numbers.Integral) and 0 <= elitism < population):
+        if not (is_integer(elitism) and 0 <= elitism < population):
             raise ValueError(f"GeneticSearch: elitism={elitism!r} must be an integer in [0, population={population})")
         self.population, self.tournament, self.crossover = int(population), int(tournament), crossover
         self.crossover_prob, self.eta, self.alpha = float(crossover_prob), float(eta), float(alpha)

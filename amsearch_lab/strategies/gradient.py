@@ -29,12 +29,11 @@ halves it (backtracking), and the next step starts again from the best point.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from ..space import Float
-from .base import Strategy
+from .base import Strategy, check_start, is_real
 
 
 class GradientSearch(Strategy):
@@ -58,16 +57,16 @@ class GradientSearch(Strategy):
         for name, dim in space.dimensions.items():
             if not isinstance(dim, Float) or dim.step is not None:
                 raise ValueError(f"GradientSearch: parameter '{name}' is {dim!r}; a gradient needs a continuous Float")
-        if not (isinstance(lr, numbers.Real) and lr > 0):
+        if not (is_real(lr) and lr > 0):
             raise ValueError(f"GradientSearch: lr={lr!r} must be > 0")
-        if not (isinstance(grow, numbers.Real) and grow >= 1):
+        if not (is_real(grow) and grow >= 1):
             raise ValueError(f"GradientSearch: grow={grow!r} must be >= 1")
         if max_lr is None:  # a default never conflicts with a step the user chose
             max_lr = max(0.5, lr)
-        if not (isinstance(max_lr, numbers.Real) and max_lr >= lr):
+        if not (is_real(max_lr) and max_lr >= lr):
             raise ValueError(f"GradientSearch: max_lr={max_lr!r} must be >= lr={lr!r}")
         if start is not None:
-            space.check(start)
+            check_start("GradientSearch", space, start)
         self.start = start
         self.lr, self.grow, self.max_lr = float(lr), float(grow), float(max_lr)
         # learned state

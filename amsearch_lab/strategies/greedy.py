@@ -20,9 +20,8 @@ whose basin holds the start: that is why it needs restarts on a multimodal funct
 from __future__ import annotations
 
 import math
-import numbers
 
-from .base import SearchExhausted, Strategy
+from .base import SearchExhausted, Strategy, check_flag, check_start, is_real
 
 
 class GreedySearch(Strategy):
@@ -38,18 +37,18 @@ class GreedySearch(Strategy):
     def __init__(self, space, seed=None, minimize=True, scale=0.25, shrink=0.5, min_scale=None,
                  restart=True, start=None):
         super().__init__(space, seed=seed, minimize=minimize)
-        if not (isinstance(scale, numbers.Real) and 0 < scale <= 1):
+        if not (is_real(scale) and 0 < scale <= 1):
             raise ValueError(f"GreedySearch: scale={scale!r} must be in (0, 1]")
-        if not (isinstance(shrink, numbers.Real) and 0 < shrink < 1):
+        if not (is_real(shrink) and 0 < shrink < 1):
             raise ValueError(f"GreedySearch: shrink={shrink!r} must be in (0, 1)")
         if min_scale is None:  # a default never conflicts with a scale the user chose
             min_scale = min(0.02, scale)
-        if not (isinstance(min_scale, numbers.Real) and 0 < min_scale <= scale):
+        if not (is_real(min_scale) and 0 < min_scale <= scale):
             raise ValueError(f"GreedySearch: min_scale={min_scale!r} must be in (0, scale={scale!r}]")
         if start is not None:
-            space.check(start)
+            check_start("GreedySearch", space, start)
         self.scale0, self.shrink, self.min_scale = float(scale), float(shrink), float(min_scale)
-        self.restart, self.start = bool(restart), start
+        self.restart, self.start = check_flag("GreedySearch", "restart", restart), start
         # learned state
         self.scale_ = self.scale0
         self.centre_ = None  # the current point c (a params dict); None until the first ask

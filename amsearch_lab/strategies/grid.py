@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
-
-from .base import SearchExhausted, Strategy
+from .base import SearchExhausted, Strategy, check_flag, is_integer
 
 
 class GridSearch(Strategy):
@@ -22,9 +20,9 @@ class GridSearch(Strategy):
 
     def __init__(self, space, seed=None, minimize=True, n=5, shuffle=False):
         super().__init__(space, seed=seed, minimize=minimize)
-        if not isinstance(n, numbers.Integral) or n < 1:
+        if not is_integer(n) or n < 1:
             raise ValueError(f"GridSearch: n={n!r} must be a positive integer")
-        self.n, self.shuffle = n, bool(shuffle)
+        self.n, self.shuffle = n, check_flag("GridSearch", "shuffle", shuffle)
         self.grid_ = space.grid(n)
         self.order_ = None  # the shuffled order, for a grid small enough to permute at once
         if self.shuffle and self.grid_.size <= self.PERMUTE_MAX:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..space import Choice
-from .base import Strategy
+from .base import Strategy, is_real
 
 
 class RandomSearch(Strategy):
@@ -21,7 +19,7 @@ class RandomSearch(Strategy):
 
     def __init__(self, space, seed=None, minimize=True, step=None):
         super().__init__(space, seed=seed, minimize=minimize)
-        if step is not None and not (isinstance(step, numbers.Real) and 0 < step <= 1):
+        if step is not None and not (is_real(step) and 0 < step <= 1):
             raise ValueError(f"RandomSearch: step={step!r} must be in (0, 1] (a fraction of each range)")
         self.step = step
 
