@@ -132,6 +132,8 @@ def _check_storage(storage: Path, resume: bool) -> None:
     """A UsageError unless the search can write ``storage`` and, for a fresh run, may replace it."""
     if storage.is_dir():
         raise UsageError(f"--storage {storage} is a directory; give a file path such as {storage / 'run.jsonl'}")
+    if storage.exists() and not storage.is_file():
+        raise UsageError(f"--storage {storage} is not a regular file (a device or a pipe?); choose another path")
     folder = storage.parent
     while not folder.exists():  # the search creates missing folders; the nearest existing one decides
         folder = folder.parent
@@ -160,6 +162,8 @@ def _cmd_search(args) -> int:
         raise UsageError(f"--task: {e}") from None
     space = task.space
     strategy = _build_strategy(args, space, task.minimize)
+    if args.storage == "":
+        raise UsageError("--storage '': give a file path, or leave the flag out for the default under runs/")
     storage = Path(args.storage) if args.storage else Path("runs") / f"{args.task}-{args.strategy}-seed{args.seed}.jsonl"
     _check_storage(storage, args.resume)
     if isinstance(strategy, GridSearch) and not strategy.shuffle and args.budget < strategy.grid_.size:
@@ -171,8 +175,12 @@ def _cmd_search(args) -> int:
     try:
         if storage.exists() and not args.resume:  # a fresh run over an old history (checked above)
             lock = lock_storage(storage)  # never remove a history that another search is writing
+            old = len(History.load(storage))
             storage.unlink()
             lock.release()
+            if old:
+                print(f"amsearch-lab: note: replacing the {old} trials of {storage} (--resume continues them instead)",
+                      file=sys.stderr)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             warnings.filterwarnings("ignore", message="search: the grid has")  # the note above says it for the CLI

@@ -166,9 +166,9 @@ def test_a_grid_larger_than_the_budget_gets_a_note(tmp_path, monkeypatch, capsys
     assert "the grid has 25 points; a budget of 3 walks only the first 3 in order" in err
     assert """--options '{"shuffle": true}'""" in err
     assert main(base + ["--options", '{"shuffle": true}']) == 0
-    assert "note" not in capsys.readouterr().err
+    assert "the grid has" not in capsys.readouterr().err
     assert main(base + ["--options", '{"n": 1}']) == 0  # a 1-point grid fits in the budget
-    assert "note" not in capsys.readouterr().err
+    assert "the grid has" not in capsys.readouterr().err
 
 
 def test_a_run_where_every_trial_failed_says_so(tmp_path, monkeypatch, capsys):
@@ -223,3 +223,20 @@ def test_resume_drops_a_torn_last_line_only_after_a_record(tmp_path, monkeypatch
     assert main(resume + ["run.jsonl"]) == 0
     assert "torn last line" in capsys.readouterr().err
     assert [json.loads(line)["number"] for line in (tmp_path / "run.jsonl").read_text().splitlines()] == [0, 1, 2]
+
+
+def test_storage_that_is_empty_or_not_a_regular_file_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for storage, fragment in [("", "--storage ''"), ("/dev/null", "not a regular file")]:
+        assert main(["search", "--task", "branin", "--budget", "2", "--quiet", "--storage", storage]) == 2
+        assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_fresh_run_says_it_replaces_an_old_history(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["search", "--task", "branin", "--budget", "3", "--quiet", "--storage", "h.jsonl"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "replacing the 3 trials of h.jsonl" in capsys.readouterr().err
