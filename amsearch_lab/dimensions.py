@@ -57,6 +57,10 @@ class Dimension:
 
     continuous = False  # True only for a Float without a step: the values fill an interval
 
+    def key(self, value):
+        """A hashable identity of ``value`` in this dimension (``Space.key`` joins them)."""
+        return value
+
     # subclasses implement: validate, sample, grid_values, to_unit, from_unit, round_unit,
     # contains, neighbours, n_unit (number of unit-cube columns)
 
@@ -254,6 +258,11 @@ class Float(_Numeric):
         super().validate()
         self.low, self.high = float(self.low), float(self.high)
 
+    def key(self, value) -> float:
+        """The value to 12 significant digits, so that a value that went through a log/exp round
+        trip (1e-3 against 0.0010000000000000002) is the same point."""
+        return float(f"{value:.12g}")
+
     def grid_values(self, n: int = 5) -> Sequence:
         if self.step is not None:
             return self.lattice()
@@ -273,7 +282,9 @@ class Int(_Numeric):
     end points included (a map onto [log low, log high] would give ``low`` and ``high`` only half
     a bin). v encodes to the log-centre of its bin, ½ (log(v − ½) + log(v + ½)) mapped the same
     way. Optuna widens the interval the same way (``optuna/_transform.py``, ``_SearchSpaceTransform``).
-    All arithmetic on the lattice is on Python ints, exact at any size.
+    All arithmetic on the lattice (sample, contains, neighbours, grid) is on Python ints, exact at
+    any size; the unit-cube code is a float, so ``decode(encode(v)) == v`` holds up to about 2**50
+    values (beyond that it decodes to a value near v).
     """
 
     kind = "Int"
@@ -413,6 +424,10 @@ class Choice(Dimension):
 
     def from_unit(self, u):
         return self.choices[int(np.argmax(np.asarray(u, dtype=float)))]
+
+    def key(self, value) -> int:
+        """The position of ``value`` among the choices (choices need not be hashable)."""
+        return self.index(value)
 
     def round_unit(self, U: np.ndarray) -> np.ndarray:
         """Block U (m, k) of scores -> the one-hot code of each row's arg-max choice."""

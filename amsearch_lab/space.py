@@ -156,15 +156,18 @@ class Space:
         return tuple(np.round(np.asarray(u, dtype=float), 9))
 
     def key(self, params: Mapping) -> tuple:
-        """A hashable identity of ``params``: ``unit_key(encode(params))``."""
-        return self.unit_key(self.encode(params))
+        """A hashable identity of ``params``, one ``Dimension.key`` per parameter: exact for an Int
+        of any size, a Float to 12 significant digits, a Choice by its index."""
+        self.check(params)
+        return tuple(dim.key(params[name]) for name, dim in self.dimensions.items())
 
-    def sample_unseen(self, rng: np.random.Generator, seen, tries: int = 1000) -> dict | None:
-        """A point drawn by ``sample(rng)`` whose ``key`` is not in ``seen``, or None when ``tries``
-        draws all hit evaluated points (a nearly exhausted finite space)."""
+    def sample_unseen(self, rng: np.random.Generator, seen, tries: int = 1000, key=None) -> dict | None:
+        """A point drawn by ``sample(rng)`` whose ``key`` (default ``Space.key``) is not in
+        ``seen``, or None when ``tries`` draws all hit evaluated points (a nearly exhausted space)."""
+        key = self.key if key is None else key
         for _ in range(tries):
             params = self.sample(rng)
-            if self.key(params) not in seen:
+            if key(params) not in seen:
                 return params
         return None
 

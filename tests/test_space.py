@@ -457,3 +457,10 @@ def test_numbers_beyond_any_float_are_named_not_overflowed(build):
 def test_a_log_int_grid_beyond_int64_stays_exact():
     values = list(Space({"z": Int(1, 2**64, log=True)}).grid(5))
     assert values[0] == {"z": 1} and values[-1] == {"z": 2**64}
+
+
+def test_keys_tell_neighbouring_integers_apart_at_any_size():
+    space = Space({"n": Int(0, 10**18), "x": Float(1e-3, 1.0, log=True)})
+    a, b = {"n": 10**17, "x": 1e-3}, {"n": 10**17 + 1, "x": 1e-3}
+    assert space.key(a) != space.key(b)
+    assert space.key(a) == space.key({"n": 10**17, "x": 0.0010000000000000002})

@@ -170,7 +170,7 @@ class BayesianOptimization(Strategy):
         return None
 
     def _random_unseen(self) -> dict:
-        params = self.space.sample_unseen(self.rng, self.seen_)
+        params = self.space.sample_unseen(self.rng, self.seen_, key=lambda p: self.space.unit_key(self.space.encode(p)))
         if params is None:
             raise SearchExhausted(f"BayesianOptimization: no unseen point found after {len(self.seen_)} evaluations")
         return params

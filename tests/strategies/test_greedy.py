@@ -93,3 +93,12 @@ def test_bad_options_name_the_parameter(bad):
 def test_bad_start_is_rejected():
     with pytest.raises(ValueError, match="'a'"):
         GreedySearch(lattice_space(), start={"a": 99, "b": 0})
+
+
+def test_greedy_steps_by_one_on_an_integer_range_wider_than_float_precision():
+    from amsearch_lab import Int, Space, search
+
+    space = Space({"n": Int(0, 10**18)})
+    history = search(lambda p: abs(p["n"] - 503), space, "greedy", budget=12, progress=False,
+                     options={"start": {"n": 500}})
+    assert history.best.params == {"n": 503}  # 500 -> 501 -> 502 -> 503, one step at a time
