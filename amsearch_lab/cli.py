@@ -176,7 +176,8 @@ def _cmd_search(args) -> int:
         if storage.exists() and not args.resume:  # a fresh run over an old history (checked above)
             lock = lock_storage(storage)  # never remove a history that another search is writing
             old = len(History.load(storage))
-            storage.unlink()
+            if old:  # an empty file is left in place: the search writes into it
+                storage.unlink()
             lock.release()
             if old:
                 print(f"amsearch-lab: note: replacing the {old} trials of {storage} (--resume continues them instead)",

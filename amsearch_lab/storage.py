@@ -186,6 +186,9 @@ def ensure_writable(path: Path) -> None:
         raise ValueError(f"search: storage={str(path)!r} is a folder; give a file name such as 'runs/search.jsonl'")
     if path.exists() and not path.is_file():
         raise ValueError(f"search: storage={str(path)!r} is not a regular file (a device or a pipe?)")
+    too_long = [part for part in path.parts if len(os.fsencode(part)) > 255]  # NAME_MAX, before any folder is made
+    if too_long:
+        raise ValueError(f"search: storage={str(path)!r} has a name longer than 255 bytes ({too_long[0][:20]}...)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8"):

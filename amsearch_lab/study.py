@@ -143,9 +143,19 @@ def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
     path = Path(storage)
     check_storable(space)
     ensure_writable(path)
+
+    def load() -> History:
+        try:
+            return History.load(path, minimize=minimize)
+        except ValueError as e:
+            raise ValueError(f"search: storage={str(path)!r} is not a trial history this search can resume: {e}") from None
+
+    with warnings.catch_warnings():  # a first look, before the lock file is made beside a file that is no history
+        warnings.simplefilter("ignore")
+        load()
     lock = lock_storage(path)
     try:
-        history = History.load(path, minimize=minimize)
+        history = load()  # again, now that no other search can write it
     except BaseException:
         lock.release()
         raise

@@ -245,9 +245,10 @@ def test_a_strategy_built_on_another_space_is_refused():
 def test_a_file_that_is_not_a_history_is_never_rewritten(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("remember the milk")  # one line, no newline: not a torn record
-    with pytest.raises(ValueError, match="line 1 is not a valid trial record"):
+    with pytest.raises(ValueError, match="storage=.*is not a trial history.*line 1 is not a valid trial record"):
         search(quadratic, space(), "random", budget=3, seed=0, storage=notes, progress=False)
     assert notes.read_text() == "remember the milk"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # no lock file left beside it either
 
 
 def test_an_objectives_extra_outputs_are_kept_in_the_trial_and_the_file(tmp_path):
