@@ -126,5 +126,5 @@ def test_timed_passes_every_call_through():
     history = search(TASKS["branin"].objective, space, timed, budget=7, progress=False)
     plain = search(TASKS["branin"].objective, space, "random", budget=7, seed=4, progress=False)
     assert [t.params for t in history] == [t.params for t in plain]
-    assert len(timed.ask_s_) == len(timed.tell_s_) == 7 and timed.strategy.trials == history.trials
+    assert len(timed.ask_s_) == len(timed.tell_s_) == 7 and timed.strategy.trials_ == history.trials
     assert all(wall >= 0 and cpu >= 0 for wall, cpu in timed.ask_s_ + timed.tell_s_)
