@@ -16,13 +16,14 @@ import inspect
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
 from pathlib import Path
 
 from .storage import lock_storage
-from .strategies import STRATEGIES, GridSearch, get_strategy
+from .strategies import STRATEGIES, get_strategy
 from .study import History, StorageInUse, search
 from .tasks import TASKS, get_task
 
@@ -166,10 +167,9 @@ def _cmd_search(args) -> int:
         raise UsageError("--storage '': give a file path, or leave the flag out for the default under runs/")
     storage = Path(args.storage) if args.storage else Path("runs") / f"{args.task}-{args.strategy}-seed{args.seed}.jsonl"
     _check_storage(storage, args.resume)
-    if isinstance(strategy, GridSearch) and not strategy.shuffle and args.budget < strategy.grid_.size:
-        print(f"amsearch-lab: note: the grid has {strategy.grid_.size} points; a budget of {args.budget} walks "
-              f"only the first {args.budget} in order — pass --options '{{\"shuffle\": true}}' for a random order",
-              file=sys.stderr)
+    note = strategy.budget_note(args.budget)
+    if note is not None:  # said once, here; the same warning from search() is silenced below
+        print(f"amsearch-lab: note: {note} (on the command line: --options '{{\"shuffle\": true}}')", file=sys.stderr)
     # 2. run
     t0 = time.time()
     try:
@@ -184,7 +184,8 @@ def _cmd_search(args) -> int:
                       file=sys.stderr)
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
-            warnings.filterwarnings("ignore", message="search: the grid has")  # the note above says it for the CLI
+            if note is not None:  # the note above says it in the CLI's terms
+                warnings.filterwarnings("ignore", message=re.escape(f"search: {note}"))
             history = search(task.objective, space, strategy, budget=args.budget, storage=storage,
                              minimize=task.minimize, timeout=args.timeout, progress=not args.quiet)
     except (ValueError, OSError, StorageInUse) as e:  # --resume over another run's file; a busy or unwritable file

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .storage import OK, check_record, json_default, read_records
+from .storage import OK, json_default, read_records
 from .storage import plain as _plain
 
 __all__ = ["Trial", "History"]
@@ -42,14 +42,6 @@ class Trial:
         record = asdict(self)
         record["params"] = {k: _plain(v) for k, v in self.params.items()}
         return json.dumps(record, allow_nan=False, default=json_default)
-
-    @classmethod
-    def from_json(cls, line: str, position: int | None = None) -> Trial:
-        """Parse one history line; ``ValueError`` says what is wrong with a bad record (fields,
-        types, ``number`` not equal to ``position`` when given, an ok trial without a finite value)."""
-        record = json.loads(line)
-        check_record(record, record.get("number") if position is None and isinstance(record, dict) else position)
-        return cls(**record)
 
 
 class History:

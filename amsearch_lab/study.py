@@ -26,7 +26,7 @@ from .history import History, Trial
 from .space import Space
 from .storage import FAILED, StorageInUse, check_storable, ensure_writable, lock_storage, same_stored, stored_form
 from .storage import plain as _plain
-from .strategies import GridSearch, SearchExhausted, Strategy, get_strategy
+from .strategies import SearchExhausted, Strategy, get_strategy
 
 __all__ = ["Trial", "History", "search", "StopSearch", "StorageInUse"]
 
@@ -221,10 +221,9 @@ def search(
             text = history.path.read_text(encoding="utf-8")
             if text and not text.endswith("\n"):
                 history.save(history.path.resolve())  # the file itself, not a symbolic link to it
-        if isinstance(strat, GridSearch) and not strat.shuffle and budget < strat.grid_.size:
-            warnings.warn(f"search: the grid has {strat.grid_.size} points and a budget of {budget} walks only the "
-                          f"first {budget} in order (the last dimension varies fastest); pass "
-                          f"options={{'shuffle': True}} for a random order", stacklevel=2)
+        note = strat.budget_note(budget)
+        if note is not None:
+            warnings.warn(f"search: {note}", stacklevel=2)
         return _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks)
     finally:
         if lock is not None:

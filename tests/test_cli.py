@@ -163,7 +163,7 @@ def test_a_grid_larger_than_the_budget_gets_a_note(tmp_path, monkeypatch, capsys
     assert main(base) == 0
     err = capsys.readouterr().err
     assert err.count("the grid has") == 1 and "Warning" not in err  # said once, in the CLI's terms
-    assert "the grid has 25 points; a budget of 3 walks only the first 3 in order" in err
+    assert "the grid has 25 points and a budget of 3 walks only the first 3 in order" in err
     assert """--options '{"shuffle": true}'""" in err
     assert main(base + ["--options", '{"shuffle": true}']) == 0
     assert "the grid has" not in capsys.readouterr().err

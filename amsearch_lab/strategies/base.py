@@ -60,6 +60,11 @@ class Strategy:
         self.minimize = check_flag(type(self).__name__, "minimize", minimize)
         self.trials_ = []
 
+    def budget_note(self, budget: int) -> str | None:
+        """A sentence for the user when ``budget`` evaluations would use this strategy badly, else
+        None (``search()`` warns with it; the CLI prints it)."""
+        return None
+
     def ask(self) -> dict:
         raise NotImplementedError
 

@@ -30,6 +30,12 @@ class GridSearch(Strategy):
         self.proposed_ = set()  # flat indices proposed so far, for a large shuffled grid
         self.position_ = 0
 
+    def budget_note(self, budget: int) -> str | None:
+        if self.shuffle or budget >= self.grid_.size:
+            return None
+        return (f"the grid has {self.grid_.size} points and a budget of {budget} walks only the first {budget} in "
+                f"order (the last dimension varies fastest); pass options={{'shuffle': True}} for a random order")
+
     def _next_index(self) -> int:
         if not self.shuffle:
             return self.position_

@@ -41,3 +41,10 @@ def test_a_log_int_grid_beyond_float_precision_stays_inside_the_space():
     assert values[0] == 1000 and values[-1] == 10**18 + 1000 and values == sorted(values)
     history = search(lambda p: float(np.log(p["n"])), space, "grid", budget=5, progress=False)
     assert len(history) == 5 and all(t.ok for t in history)
+
+
+def test_the_budget_note_names_a_partial_ordered_grid_only():
+    grid = GridSearch(Space({"k": Int(1, 3), "c": Choice(["a", "b"])}))
+    assert "the grid has 6 points and a budget of 4" in grid.budget_note(4)
+    assert grid.budget_note(6) is None
+    assert GridSearch(grid.space, seed=0, shuffle=True).budget_note(4) is None
