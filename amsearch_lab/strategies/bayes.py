@@ -20,10 +20,10 @@ import copy
 import math
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ..acquisition import ACQUISITIONS
 from ..gp import KERNELS, GaussianProcess, one_blas_thread
+from ..lockstep import minimize_lockstep
 from .base import SearchExhausted, Strategy, is_integer, is_real
 
 __all__ = ["BayesianOptimization", "warp_outliers", "local_starts"]
@@ -256,28 +256,37 @@ class BayesianOptimization(Strategy):
 
     def _refine(self, U0: np.ndarray) -> np.ndarray:
         """Local L-BFGS-B ascent of the acquisition from each row of U0 (k, n_unit), moving only
-        the continuous columns.
+        the continuous columns; one run per start, each ending no lower than it began.
 
-        Two speed-ups, both exact: (a) the k ascents are one L-BFGS-B run on the sum of the k
-        acquisition values (the sum is separable, so its maximiser is the k maximisers), which
-        pays scipy's per-iteration overhead once instead of k times; (b) it works on s = x / ℓ
-        rather than x: the GP sees x only through x / ℓ, so in s every direction curves alike
-        and L-BFGS-B needs fewer steps (a diagonal preconditioner).
+        The runs go in lockstep (``minimize_lockstep``): each is a run of its own, but every round
+        of evaluations is one batch, which costs little more than one point. They are *not* merged
+        into one run on the sum of their acquisition values, although the sum is separable: a line
+        search on the sum accepts a step that raises the sum while lowering some of its terms, and
+        the steepest start (the incumbent's, where the slope of log EI measured 50 to 1,100) sets
+        the step for all the others. On 8 GP fits of Hartmann-6 (25 and 50 points) the merged run's
+        best point was 0.6 to 2.5 below the separate runs' in log EI in 5 of them, and far from the
+        incumbent, where the separate runs end next to it (as Optuna's do).
+
+        It works on s = x / ℓ rather than x: the GP sees x only through x / ℓ, so in s every
+        direction curves alike and L-BFGS-B needs fewer steps (a diagonal preconditioner, as in
+        Optuna's ``optim_mixed``).
         """
-        cols, k = self.continuous_, len(U0)
+        cols = self.continuous_
         scale = self.gp_.lengthscales_[cols]
 
-        def negative(s):
-            U = U0.copy()
-            U[:, cols] = s.reshape(k, -1) * scale
+        def negative(S, rows):
+            U = U0[rows].copy()
+            U[:, cols] = S * scale
             mean, var, d_mean, d_var = self.gp_.posterior_grad(U)
             std = np.sqrt(var)
             value, dv_dmean, dv_dstd = self._acquisition(self.gp_, mean, std, grad=True)
-            grad = dv_dmean[:, None] * d_mean + (dv_dstd / (2 * std))[:, None] * d_var  # chain rule, (k, n_unit)
-            return -float(np.sum(value)), -(grad[:, cols] * scale).ravel()
+            grad = dv_dmean[:, None] * d_mean + (dv_dstd / (2 * std))[:, None] * d_var  # chain rule, (m, n_unit)
+            return -value, -grad[:, cols] * scale
 
-        result = minimize(negative, (U0[:, cols] / scale).ravel(), jac=True, method="L-BFGS-B",
-                          bounds=[(0.0, 1.0 / ell) for ell in scale] * k, options={"maxiter": 200, "gtol": 1e-4})
+        S0 = U0[:, cols] / scale
+        S, values = minimize_lockstep(negative, S0, bounds=[(0.0, 1.0 / ell) for ell in scale], maxiter=200,
+                                      gtol=1e-4)
+        rows = np.flatnonzero(np.isfinite(values) & (values <= negative(S0, np.arange(len(U0)))[0]))
         U = U0.copy()
-        U[:, cols] = np.clip(result.x.reshape(k, -1) * scale, 0.0, 1.0)
+        U[np.ix_(rows, cols)] = np.clip(S[rows] * scale, 0.0, 1.0)
         return U
