@@ -61,6 +61,22 @@ def test_prior_gradient_matches_finite_difference():
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("d", [1, 4])
+def test_the_map_fit_finds_the_posterior_mode_solved_by_hand(d):
+    """One observation: z = 0 and K = σ_f² + σ_n², so the log likelihood is -½ log(σ_f² + σ_n²)
+    (+ const), flat in every length scale. The MAP length scales are then the prior's mode: the
+    slope of -0.1 (ℓ² + ℓ⁻²) in log ℓ, 0.2 (ℓ⁻² - ℓ²), vanishes at ℓ = 1. For s = σ_f², t = σ_n²
+    the posterior's slopes in log s and log t must vanish:
+        -½ s / (s + t) + 1 - s = 0,      -½ t / (s + t) + 0.1 - 30 t = 0."""
+    gp = GaussianProcess(lengthscale=0.2, signal_var=3.0, noise_var=1e-3).fit(np.full((1, d), 0.5), [2.0])
+    np.testing.assert_allclose(gp.lengthscales_, 1.0, atol=5e-3)
+    s, t = gp.signal_var_, gp.noise_var_
+    assert -0.5 * s / (s + t) + 1 - s == pytest.approx(0.0, abs=2e-3)
+    assert -0.5 * t / (s + t) + 0.1 - 30 * t == pytest.approx(0.0, abs=2e-3)
+    # the two equations' solution (Newton's method from s = 0.5, t = 0.003): s = 0.50319, t = 0.0032271
+    assert s == pytest.approx(0.50319, abs=2e-3) and t == pytest.approx(0.0032271, rel=0.03)
+
+
 @pytest.mark.parametrize("kernel", ["matern52", "rbf"])
 def test_posterior_gradient_matches_finite_difference(kernel):
     X, y, X_new = data()
