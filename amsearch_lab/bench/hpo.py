@@ -19,6 +19,11 @@ returns one row per evaluation; ``summarize`` turns those rows into the table ``
 median and interquartile range over seeds of the regret after 10, 25 and 50 evaluations, and the
 median over seeds of the mean overhead per evaluation (wall clock and CPU).
 
+Next to the lab's figures, ``main`` prints the same statistics for Optuna's samplers (GP, TPE,
+CMA-ES, random), measured with this harness by ``scripts/hpo_reference.py`` and shipped in
+``datasets/hpo_reference.csv`` (Optuna is not a dependency), and ranks every strategy and tool by
+its median regret on each function, with the mean rank over the functions.
+
 Grid search gets a grid of at least ``budget`` points (``n = ceil(budget ** (1/d))`` values
 per continuous dimension), walked in a seeded random order (``shuffle=True``) so that a budget
 smaller than the grid is an unbiased sample of it. On Hartmann-6 with a budget of 50 that is a
@@ -31,6 +36,7 @@ import argparse
 import math
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -38,11 +44,12 @@ from ..strategies import STRATEGIES, Strategy
 from ..study import search
 from ..tasks import TASKS, get_task
 
-__all__ = ["DEFAULT_TASKS", "Timed", "blackbox_strategies", "default_options", "run_one", "run_hpo", "summarize",
-           "main"]
+__all__ = ["DEFAULT_TASKS", "REFERENCE_PATH", "Timed", "blackbox_strategies", "default_options", "run_one", "run_hpo",
+           "summarize", "load_reference", "rank_table", "main"]
 
 DEFAULT_TASKS = ("branin", "hartmann6", "rosenbrock4", "rastrigin5")
 CHECKPOINTS = (10, 25, 50)
+REFERENCE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "hpo_reference.csv"
 
 
 def blackbox_strategies() -> list[str]:
@@ -164,6 +171,36 @@ def summarize(frame, checkpoints: Iterable[int] = CHECKPOINTS):
     return pd.DataFrame(out)
 
 
+def load_reference(path=REFERENCE_PATH):
+    """The reference tools' figures in the shape of ``summarize``'s output (``strategy`` holds the
+    tool's name): median and IQR over seeds of the regret after 10, 25 and 50 evaluations, and
+    the median over seeds of the tool's own milliseconds per evaluation (wall clock; the CPU
+    column repeats it). Their budget is 50 evaluations, their seeds 0-9."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, comment="#")
+    out = []
+    for (task, tool), group in raw.groupby(["task", "tool"], sort=False):
+        row = {"task": task, "strategy": tool, "metric": "regret"}
+        for k in CHECKPOINTS:
+            q25, q50, q75 = np.percentile(group[f"regret@{k}"].to_numpy(dtype=float), [25, 50, 75])
+            row[f"median@{k}"], row[f"iqr@{k}"] = q50, q75 - q25
+        row["ms_per_eval"] = row["cpu_ms_per_eval"] = float(group["ms_per_eval"].median())
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def rank_table(summary, at: int = 50):
+    """Rank the strategies (and tools) on each task by median regret after ``at`` evaluations (1 =
+    lowest; ties share the mean rank); returns a DataFrame indexed by strategy with one column per
+    task and ``mean rank`` over the tasks, best first."""
+    table = summary.pivot(index="strategy", columns="task", values=f"median@{at}")
+    table = table[list(dict.fromkeys(summary["task"]))]
+    ranks = table.rank(axis=0, method="average")
+    ranks["mean rank"] = ranks.mean(axis=1)
+    return ranks.sort_values("mean rank")
+
+
 def format_table(summary, checkpoints: Iterable[int] = CHECKPOINTS) -> str:
     """The summary as fixed-width text: ``median [IQR]`` at each checkpoint, then ms/eval (wall, CPU)."""
     checkpoints = list(checkpoints)
@@ -221,7 +258,21 @@ def main(argv=None) -> int:
     print(f"\nsimple regret |best - optimum| (best value for tasks without a known optimum): "
           f"median [IQR] over {args.seeds} seeds after k evaluations; ms/eval = strategy time "
           f"(ask + tell, objective excluded), median over seeds of the per-run mean, wall clock and CPU\n")
-    print(format_table(summarize(frame, checkpoints), checkpoints))
+    summary = summarize(frame, checkpoints)
+    print(format_table(summary, checkpoints))
+    reference_tasks = set(load_reference()["task"]) if REFERENCE_PATH.exists() else set()
+    if args.budget == 50 and set(tasks) <= reference_tasks:
+        import pandas as pd
+
+        reference = load_reference()
+        both = pd.concat([summary, reference[reference["task"].isin(tasks)]], ignore_index=True)
+        print(f"\nagainst Optuna's samplers on the same harness ({REFERENCE_PATH.name}: seeds 0-9, their own "
+              f"time per evaluation; the lab's here: seeds 0..{args.seeds - 1})\n")
+        print(format_table(both.sort_values(["task", "median@50"], kind="stable"), checkpoints))
+        print("\nrank by median regret @50 on each function (1 = best), and the mean rank\n")
+        print(rank_table(both).to_string(float_format=lambda v: f"{v:.2f}"))
+    else:
+        print("\n(reference figures are for a budget of 50 on the test functions: not compared here)")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     if args.plot:
         plot_curves(frame, args.plot)
