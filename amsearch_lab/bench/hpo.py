@@ -204,11 +204,12 @@ def rank_table(summary, at: int = 50):
 def format_table(summary, checkpoints: Iterable[int] = CHECKPOINTS) -> str:
     """The summary as fixed-width text: ``median [IQR]`` at each checkpoint, then ms/eval (wall, CPU)."""
     checkpoints = list(checkpoints)
-    header = f"{'task':12s} {'strategy':10s} {'metric':7s}" + "".join(f" {'@' + str(k):>20s}" for k in checkpoints)
+    width = max([10, *(len(str(name)) for name in summary["strategy"])])
+    header = f"{'task':12s} {'strategy':{width}s} {'metric':7s}" + "".join(f" {'@' + str(k):>20s}" for k in checkpoints)
     lines = [header + f" {'ms/eval':>9s} {'cpu ms':>8s}", "-" * (len(header) + 19)]
     for _, r in summary.iterrows():
         cells = "".join(f" {r[f'median@{k}']:10.3g} [{r[f'iqr@{k}']:7.2g}]" for k in checkpoints)
-        lines.append(f"{r['task']:12s} {r['strategy']:10s} {r['metric']:7s}{cells} {r['ms_per_eval']:9.2f} "
+        lines.append(f"{r['task']:12s} {r['strategy']:{width}s} {r['metric']:7s}{cells} {r['ms_per_eval']:9.2f} "
                      f"{r['cpu_ms_per_eval']:8.2f}")
     return "\n".join(lines)
 

@@ -128,3 +128,30 @@ def test_timed_passes_every_call_through():
     assert [t.params for t in history] == [t.params for t in plain]
     assert len(timed.ask_s_) == len(timed.tell_s_) == 7 and timed.strategy.trials_ == history.trials
     assert all(wall >= 0 and cpu >= 0 for wall, cpu in timed.ask_s_ + timed.tell_s_)
+
+
+def test_reference_statistics_are_read_like_the_labs(tmp_path):
+    path = tmp_path / "reference.csv"
+    path.write_text("# a comment line\ntool,task,seed,regret@10,regret@25,regret@50,ms_per_eval\n"
+                    + "".join(f"tool-a,branin,{s},{10 + s},{5 + s},{s},{1 + s}\n" for s in range(4)))
+    ref = hpo.load_reference(path).iloc[0]
+    assert (ref["task"], ref["strategy"]) == ("branin", "tool-a")
+    assert ref["median@50"] == np.median([0, 1, 2, 3]) and ref["iqr@50"] == pytest.approx(2.25 - 0.75)
+    assert ref["median@10"] == 11.5 and ref["ms_per_eval"] == 2.5
+
+
+def test_ranks_per_task_share_ties_and_average_over_tasks():
+    import pandas as pd
+
+    summary = pd.DataFrame({"task": ["f", "f", "f", "g", "g", "g"], "strategy": ["a", "b", "c"] * 2,
+                            "median@50": [1.0, 2.0, 2.0, 3.0, 1.0, 2.0]})
+    ranks = hpo.rank_table(summary)
+    assert ranks.loc["b", "f"] == ranks.loc["c", "f"] == 2.5  # a tie shares the mean rank
+    assert ranks.loc["a", "mean rank"] == (1 + 3) / 2 and list(ranks.index)[0] in ("a", "b")
+    assert ranks["mean rank"].is_monotonic_increasing
+
+
+def test_the_shipped_reference_covers_the_default_tasks():
+    ref = hpo.load_reference()
+    assert set(ref["task"]) == set(hpo.DEFAULT_TASKS)
+    assert {"optuna-gp", "optuna-tpe", "optuna-random"} <= set(ref["strategy"])
