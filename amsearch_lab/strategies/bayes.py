@@ -274,7 +274,8 @@ class BayesianOptimization(Strategy):
         the steepest start (the incumbent's, where the slope of log EI measured 50 to 1,100) sets
         the step for all the others. On 8 GP fits of Hartmann-6 (25 and 50 points) the merged run's
         best point was 0.6 to 2.5 below the separate runs' in log EI in 5 of them, and far from the
-        incumbent, where the separate runs end next to it (as Optuna's do).
+        incumbent, where the separate runs end next to it (as Optuna's do); on 12 states of runs
+        of this strategy it was below by 0.29 and 1.0 in 2, within 0.06 in the others.
 
         It works on s = x / ℓ rather than x: the GP sees x only through x / ℓ, so in s every
         direction curves alike and L-BFGS-B needs fewer steps (a diagonal preconditioner, as in

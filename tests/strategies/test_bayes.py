@@ -167,7 +167,10 @@ def test_no_model_during_the_initial_design_is_said_clearly():
 
 
 def hartmann_state(n_trials=25, seed=0, **options):
-    """A BO run on Hartmann-6 after ``n_trials``, with its model fitted and the refinement's starts."""
+    """A BO run on Hartmann-6 after ``n_trials``, with its model fitted, and the refinement's
+    starts (candidates as ``ask`` chooses them, and the incumbent). A run, not random points: the
+    shortcut's trouble comes from evaluations clustered near the incumbent, which a random design
+    does not have (on twelve random designs the two refinements tied)."""
     task = TASKS["hartmann6"]
     bo = BayesianOptimization(task.space, seed=seed, **options)
     search(task.objective, task.space, bo, budget=n_trials, progress=False)
@@ -188,13 +191,17 @@ def test_each_start_is_refined_as_if_alone_and_never_made_worse():
     assert np.all(bo.acquisition_values(refined, bo.gp_) >= bo.acquisition_values(starts, bo.gp_))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 3])
-def test_separate_runs_find_a_higher_acquisition_than_one_run_on_the_sum(seed):
-    """The shortcut (one L-BFGS-B run on the sum of the starts' values) stops short. Over the
-    states after 25 and 40 trials of seeds 0-5 the separate runs' best was higher in 5, equal in
-    6 and lower in 1 (by 0.26); these three are states where it is higher, by 0.35 to 0.64."""
-    bo, starts = hartmann_state(seed=seed)
-    best_separate = bo.acquisition_values(bo._refine(starts), bo.gp_).max()
-    bo.refine = "summed"
-    best_summed = bo.acquisition_values(bo._refine(starts), bo.gp_).max()
-    assert best_separate > best_summed + 0.3
+def test_separate_runs_find_a_higher_acquisition_than_one_run_on_the_sum():
+    """The shortcut (one L-BFGS-B run on the sum of the starts' values) stops short: over twelve
+    Hartmann-6 states (seeds 0-5, after 25 and 40 trials) the separate runs' best point is never
+    lower in log EI by more than 0.1 and higher by more than 0.1 in some (measured: 2 of 12,
+    by 0.29 and 1.0; the others within 0.06)."""
+    gaps = []
+    for seed in range(6):
+        for n in (25, 40):
+            bo, starts = hartmann_state(n_trials=n, seed=seed)
+            best_separate = bo.acquisition_values(bo._refine(starts), bo.gp_).max()
+            bo.refine = "summed"
+            gaps.append(best_separate - bo.acquisition_values(bo._refine(starts), bo.gp_).max())
+    gaps = np.array(gaps)
+    assert np.sum(gaps > 0.1) >= 2 and np.sum(gaps < -0.1) == 0, np.round(gaps, 3)
