@@ -36,16 +36,19 @@ from .space import Float, Space
 __all__ = ["unrolled_gd", "HypergradTask", "regression_hypergrad_task", "iris_hypergrad_task"]
 
 
-def unrolled_gd(train_loss: Callable, weights: list[torch.Tensor], lr: torch.Tensor, steps: int) -> list[torch.Tensor]:
-    """``steps`` differentiable steps ``w <- w - lr * grad train_loss(w)``; returns the last iterate.
+def unrolled_gd(train_loss: Callable, weights: list[torch.Tensor], lr: torch.Tensor, steps: int,
+                create_graph: bool = True) -> list[torch.Tensor]:
+    """``steps`` steps ``w <- w - lr * grad train_loss(w)``; returns the last iterate.
 
     ``train_loss(weights) -> scalar`` may depend on hyperparameter tensors; because each gradient
-    is taken with ``create_graph=True``, the result is differentiable in them and in ``lr``.
+    is taken with ``create_graph=True``, the result is differentiable in them and in ``lr``. With
+    ``create_graph=False`` each step is detached: the same iterates, without the graph of the
+    whole run (what evaluating the value alone costs).
     """
     w = [x.detach().clone().requires_grad_(True) for x in weights]
     for _ in range(steps):
-        grads = torch.autograd.grad(train_loss(w), w, create_graph=True)
-        w = [x - lr * g for x, g in zip(w, grads)]
+        grads = torch.autograd.grad(train_loss(w), w, create_graph=create_graph)
+        w = [x - lr * g if create_graph else (x - lr * g).detach().requires_grad_(True) for x, g in zip(w, grads)]
     return w
 
 
@@ -74,6 +77,21 @@ class HypergradTask:
         the other strategies ignore it)."""
         value, grad = self.value_and_grad(params)
         return value, {"grad": grad}
+
+    def value(self, params: dict) -> float:
+        """``V`` alone, as a black-box strategy sees the task: the same training run without the
+        graph the hypergradient needs, so it costs one training run (no backward pass through it).
+        NaN when training diverged."""
+        self.space.check(params)
+        alpha = float(params["alpha"])
+
+        def train_loss(w):
+            return self.loss(w, self.X_train, self.y_train) + 0.5 * alpha * (w[0] ** 2).sum()
+
+        w_T = unrolled_gd(train_loss, self.weights0, float(params["lr"]), self.steps, create_graph=False)
+        with torch.no_grad():
+            value = self.loss(w_T, self.X_val, self.y_val)
+        return float(value) if torch.isfinite(value) else math.nan
 
     def value_and_grad(self, params: dict) -> tuple[float, dict]:
         """``(V, {name: dV/dparam})`` at ``params``; ``V`` is NaN (and the gradient empty) when

@@ -114,3 +114,13 @@ def test_the_regression_features_are_standardised_on_the_training_split():
 def test_a_bad_degree_is_named():
     with pytest.raises(ValueError, match="degree=0"):
         regression_hypergrad_task(degree=0)
+
+
+@pytest.mark.parametrize("point", [{"alpha": 1e-3, "lr": 0.05}, {"alpha": 0.5, "lr": 0.1}])
+def test_the_value_alone_is_the_value_of_value_and_grad(regression, iris, point):
+    """value() runs the same training without the graph: the same V (the iterates are the same
+    arithmetic), and NaN where training diverges."""
+    for task in (regression, iris):
+        assert task.value(point) == pytest.approx(task.value_and_grad(point)[0], rel=1e-12, abs=1e-15)
+    assert math.isnan(regression.value({"alpha": 1e-3, "lr": 0.2})) == math.isnan(
+        regression.value_and_grad({"alpha": 1e-3, "lr": 0.2})[0])
