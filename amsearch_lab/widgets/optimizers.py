@@ -66,14 +66,22 @@ class OptimizerPlayground(_Playground):
 
     def update(self) -> None:
         """Run the chosen optimizer from ``start`` and redraw."""
-        from ..optim import SGD, descend
+        from ..optim import SGD, DivergenceError, descend
 
         method = self.method.value
         w, b = np.array([self.start[0]]), np.array([self.start[1]])
         optimizer = SGD([w, b], lr=self.lr.value, momentum=self.momentum.value if method == "momentum" else 0.0)
-        with np.errstate(over="ignore", invalid="ignore"):
-            self.path = descend(self.X, self.y, w, b, optimizer, self.iterations.value,
-                                batch_size=None if method == "GD" else self.batch_size.value, seed=self.seed)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.path = descend(self.X, self.y, w, b, optimizer, self.iterations.value,
+                                    batch_size=None if method == "GD" else self.batch_size.value, seed=self.seed)
+        except DivergenceError as error:  # the loss overflowed: say so, and draw only the start
+            self.path = {"w": np.array([self.start[:1]]), "b": np.array([self.start[1]]),
+                         "loss": np.array([self.loss(*self.start)])}
+            self.final_loss = math.inf
+            self._say(f"{method}: <b style='color:red'>diverged</b>: {error}")
+            self.redraw()
+            return
         self.final_loss = float(self.path["loss"][-1])
         diverged = not math.isfinite(self.final_loss) or self.final_loss > self.path["loss"][0]
         self._say(f"{method}: final loss {self.final_loss:.4g} at (w, b) = ({self.path['w'][-1, 0]:.4g}, "

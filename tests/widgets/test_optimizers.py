@@ -35,3 +35,12 @@ def test_sgd_path_follows_the_controls_and_divergence_is_reported():
     assert not (math.isfinite(playground.final_loss) and playground.final_loss < playground.path["loss"][0])
     assert "diverged" in playground.status.value
 
+
+
+def test_a_run_whose_loss_overflows_is_reported_not_raised():
+    """From a large enough step the loss overflows to inf within the run (descend raises
+    DivergenceError); the playground says "diverged" on its status line instead of failing."""
+    playground = widgets.OptimizerPlayground(method="GD", lr=3.0, iterations=500)
+    assert playground.final_loss == math.inf and "diverged" in playground.status.value
+    playground.lr.value = 0.3  # and it recovers at a stable step
+    assert math.isfinite(playground.final_loss) and "diverged" not in playground.status.value
