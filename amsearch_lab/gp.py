@@ -55,7 +55,7 @@ LOG_SIGNAL_BOUNDS = (math.log(1e-3), math.log(1e2))
 # The fit stops once every slope of the log posterior in θ is below GTOL: Optuna's GP sampler's
 # tolerance. Against 1e-3, over 20 seeds x 50 evaluations of the four test functions of ``bench
 # hpo``, the median regret was within the spread of seeds on every function (Hartmann-6: 0.0057
-# against 0.013, IQR about 0.14 for both; Rastrigin-5: 34 against 40), never worse.
+# against 0.013, IQR about 0.14 for both; Rastrigin-5: 34 against 40; Rosenbrock-4: 127 against 123).
 GTOL = 1e-2
 
 
