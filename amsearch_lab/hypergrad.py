@@ -78,17 +78,17 @@ class HypergradTask:
         value, grad = self.value_and_grad(params)
         return value, {"grad": grad}
 
+    def _train_loss(self, alpha) -> Callable:
+        """The training loss ``w -> loss(w, train) + alpha / 2 * ||W||^2`` (``alpha`` a number or a tensor)."""
+        return lambda w: self.loss(w, self.X_train, self.y_train) + 0.5 * alpha * (w[0] ** 2).sum()
+
     def value(self, params: dict) -> float:
         """``V`` alone, as a black-box strategy sees the task: the same training run without the
         graph the hypergradient needs, so it costs one training run (no backward pass through it).
         NaN when training diverged."""
         self.space.check(params)
-        alpha = float(params["alpha"])
-
-        def train_loss(w):
-            return self.loss(w, self.X_train, self.y_train) + 0.5 * alpha * (w[0] ** 2).sum()
-
-        w_T = unrolled_gd(train_loss, self.weights0, float(params["lr"]), self.steps, create_graph=False)
+        w_T = unrolled_gd(self._train_loss(float(params["alpha"])), self.weights0, float(params["lr"]), self.steps,
+                          create_graph=False)
         with torch.no_grad():
             value = self.loss(w_T, self.X_val, self.y_val)
         return float(value) if torch.isfinite(value) else math.nan
@@ -101,10 +101,7 @@ class HypergradTask:
         hyper = {name: torch.tensor(float(params[name]), dtype=torch.float64, requires_grad=True)
                  for name in ("alpha", "lr")}
         # 2. unrolled training, then the validation loss of the last iterate
-        def train_loss(w):
-            return self.loss(w, self.X_train, self.y_train) + 0.5 * hyper["alpha"] * (w[0] ** 2).sum()
-
-        w_T = unrolled_gd(train_loss, self.weights0, hyper["lr"], self.steps)
+        w_T = unrolled_gd(self._train_loss(hyper["alpha"]), self.weights0, hyper["lr"], self.steps)
         value = self.loss(w_T, self.X_val, self.y_val)
         # 3. back-propagate through the whole run
         if not torch.isfinite(value):

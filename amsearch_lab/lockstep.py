@@ -34,8 +34,10 @@ def minimize_lockstep(fun: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, 
     rows (m,), their indices into X0; it returns their values (m,) and gradients (m, d).
     bounds: d pairs (low, high), shared by all runs; maxiter and gtol as scipy's L-BFGS-B options.
 
-    Returns the k final points (k, d) and their values (k,), exactly those of k separate calls of
-    ``scipy.optimize.minimize(..., method="L-BFGS-B")``. An exception raised by ``fun`` propagates.
+    Returns the k final points (k, d) and their values (k,): those of k separate calls of
+    ``scipy.optimize.minimize(..., method="L-BFGS-B")``, bit for bit when ``fun`` computes each row
+    as it would alone (a batched matrix product may round the last bit differently). An exception
+    raised by ``fun`` propagates.
     """
     X0 = np.atleast_2d(np.asarray(X0, dtype=float))
     k = len(X0)

@@ -261,11 +261,10 @@ def main(argv=None) -> int:
           f"(ask + tell, objective excluded), median over seeds of the per-run mean, wall clock and CPU\n")
     summary = summarize(frame, checkpoints)
     print(format_table(summary, checkpoints))
-    reference_tasks = set(load_reference()["task"]) if REFERENCE_PATH.exists() else set()
-    if args.budget == 50 and set(tasks) <= reference_tasks:
+    reference = load_reference() if REFERENCE_PATH.exists() else None
+    if args.budget == 50 and reference is not None and set(tasks) <= set(reference["task"]):
         import pandas as pd
 
-        reference = load_reference()
         both = pd.concat([summary, reference[reference["task"].isin(tasks)]], ignore_index=True)
         print(f"\nagainst Optuna's samplers on the same harness ({REFERENCE_PATH.name}: seeds 0-9, their own "
               f"time per evaluation; the lab's here: seeds 0..{args.seeds - 1})\n")
