@@ -10,7 +10,15 @@ recipes, the shipped tabular benchmark and the Pareto front.
 """
 
 from .build import build, count_flops, count_params, feature_sizes, summary
-from .evaluate import FULL, LOW_FIDELITY, LowFidelityObjective, Recipe, evaluate_architecture
+from .evaluate import (
+    FULL,
+    LOW_FIDELITY,
+    LowFidelityObjective,
+    Recipe,
+    evaluate_architecture,
+    read_test_accuracy,
+    train_architecture,
+)
 from .final import FINAL_WIDTH, FinalResult, top_architectures, train_final
 from .pareto import pareto_front
 from .space import (
@@ -23,14 +31,15 @@ from .space import (
     sample_architectures,
     validate,
 )
-from .tabular import TABLE_PATH, TabularBenchmark, compare_strategies, load_table, picked_test_accuracy
+from .tabular import METRICS, TABLE_PATH, TabularBenchmark, compare_strategies, load_table, picked_accuracy
 
 __all__ = [
     "nas_space", "Architecture", "InvalidArchitecture", "check", "validate", "enumerate_architectures",
     "sample_architectures", "MAX_PARAMS",
     "build", "count_params", "count_flops", "feature_sizes", "summary",
-    "Recipe", "LOW_FIDELITY", "FULL", "evaluate_architecture", "LowFidelityObjective",
-    "TABLE_PATH", "TabularBenchmark", "load_table", "picked_test_accuracy", "compare_strategies",
+    "Recipe", "LOW_FIDELITY", "FULL", "train_architecture", "read_test_accuracy", "evaluate_architecture",
+    "LowFidelityObjective",
+    "TABLE_PATH", "METRICS", "TabularBenchmark", "load_table", "picked_accuracy", "compare_strategies",
     "FINAL_WIDTH", "top_architectures", "FinalResult", "train_final",
     "pareto_front",
 ]

@@ -2,9 +2,11 @@
 the full recipe for the final model. Both reuse ``optim.fit`` and are deterministic by seed.
 
 The evaluation metric (评估指标) is classification accuracy. The search compares candidates on
-the *validation* split only; the *test* split is read once per architecture and never used
-to choose (the source material validates its final model on the test set, so the test figure
-it reports is no longer an unbiased estimate).
+the *validation* split only; the *test* split is never used to choose (the source material
+validates its final model on the test set, so the test figure it reports is no longer an
+unbiased estimate). ``train_architecture`` trains without reading the test split;
+``read_test_accuracy`` reads it for a network that has been chosen; ``evaluate_architecture``
+does both, for the tabular benchmark, which stores every network's test accuracy.
 
 A recipe fixes everything but the architecture: the first ``n_train`` training images (all
 when None), the first ``n_val`` validation and ``n_test`` test images, SGD with momentum
@@ -31,7 +33,8 @@ from ..optim import SGD, CosineDecay, RandomShift, evaluate, fit
 from .build import build, count_flops, count_params
 from .space import MAX_PARAMS, Architecture, validate
 
-__all__ = ["Recipe", "LOW_FIDELITY", "FULL", "deterministic", "evaluate_architecture", "LowFidelityObjective"]
+__all__ = ["Recipe", "LOW_FIDELITY", "FULL", "deterministic", "train_architecture", "read_test_accuracy",
+           "evaluate_architecture", "LowFidelityObjective"]
 
 
 @dataclass(frozen=True)
@@ -88,20 +91,21 @@ def deterministic():
         torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
-def evaluate_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELITY, seed: int = 0,
-                          device=None, max_params: int = MAX_PARAMS, progress: bool = False) -> dict:
-    """Train ``arch`` with ``recipe`` on ``data`` (a ``load_mnist()`` result) and measure it.
+def train_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELITY, seed: int = 0,
+                       device=None, max_params: int = MAX_PARAMS, progress: bool = False) -> tuple[torch.nn.Module, dict]:
+    """Train ``arch`` with ``recipe`` on ``data`` (a ``load_mnist()`` result); the test split is not read.
 
-    Returns ``{"key", "val_acc", "test_acc", "params", "flops", "train_seconds", "device",
-    "recipe", "seed"}``; ``train_seconds`` is the wall time of ``fit`` (training and the
-    per-epoch validation). Raises ``InvalidArchitecture`` for an invalid ``arch``.
+    Returns ``(model, record)``: the trained network (on ``device``) and ``{"key", "val_acc",
+    "params", "flops", "train_seconds", "device", "recipe", "seed"}``; ``train_seconds`` is the
+    wall time of ``fit`` (training and the per-epoch validation). Raises ``InvalidArchitecture``
+    for an invalid ``arch``. Use it where several networks are compared before one is chosen:
+    read the test split afterwards, for the chosen one only (``read_test_accuracy``).
     """
     # 1. the network, the data subsets and the optimizer, all fixed by the recipe and seed
     validate(arch, max_params)
     dev = pick_device() if device is None else torch.device(device)
     x_train, y_train = data.x_train[:recipe.n_train], data.y_train[:recipe.n_train]
     x_val, y_val = data.x_val[:recipe.n_val], data.y_val[:recipe.n_val]
-    x_test, y_test = data.x_test[:recipe.n_test].to(dev), data.y_test[:recipe.n_test].to(dev)
     with deterministic():
         model = build(arch, seed=seed).to(dev)
         optimizer = SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
@@ -112,11 +116,31 @@ def evaluate_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELIT
                      schedule_per="step", epochs=recipe.epochs, device=dev, batch_size=recipe.batch_size,
                      progress=progress, seed=seed, augment=RandomShift(recipe.max_shift) if recipe.max_shift else None)
         train_seconds = time.perf_counter() - start
-        # 3. the test split, read once, never used to choose
-        _, test_acc = evaluate(model, x_test, y_test)
-    return {"key": arch.key, "val_acc": result.records[-1]["val_acc"], "test_acc": test_acc,
-            "params": count_params(arch), "flops": count_flops(arch), "train_seconds": train_seconds,
-            "device": describe_device(dev), "recipe": recipe.name, "seed": seed}
+    return model, {"key": arch.key, "val_acc": result.records[-1]["val_acc"], "params": count_params(arch),
+                   "flops": count_flops(arch), "train_seconds": train_seconds, "device": describe_device(dev),
+                   "recipe": recipe.name, "seed": seed}
+
+
+def read_test_accuracy(model: torch.nn.Module, data, recipe: Recipe) -> float:
+    """Accuracy of a trained ``model`` on the first ``recipe.n_test`` test images (all when None),
+    on the device of its parameters: the figure to report, never one to choose by."""
+    dev = next(model.parameters()).device
+    x_test, y_test = data.x_test[:recipe.n_test].to(dev), data.y_test[:recipe.n_test].to(dev)
+    with deterministic():
+        _, acc = evaluate(model, x_test, y_test)
+    return acc
+
+
+def evaluate_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELITY, seed: int = 0,
+                          device=None, max_params: int = MAX_PARAMS, progress: bool = False) -> dict:
+    """Train ``arch`` with ``recipe`` on ``data`` (``train_architecture``), then read the test split once.
+
+    Returns ``train_architecture``'s record plus ``"test_acc"``. This is what the tabular
+    benchmark stores for every network; a lesson reads a network's ``test_acc`` only once that
+    network has been chosen by validation. Raises ``InvalidArchitecture`` for an invalid ``arch``.
+    """
+    model, record = train_architecture(arch, data, recipe, seed, device, max_params, progress)
+    return {**record, "test_acc": read_test_accuracy(model, data, recipe)}
 
 
 class LowFidelityObjective:

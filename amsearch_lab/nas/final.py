@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .evaluate import FULL, Recipe, evaluate_architecture
+from .evaluate import FULL, Recipe, read_test_accuracy, train_architecture
 from .space import Architecture
 
 __all__ = ["FINAL_WIDTH", "top_architectures", "FinalResult", "train_final"]
@@ -45,8 +45,9 @@ def top_architectures(history: Iterable, k: int = 3) -> list[Architecture]:
 
 @dataclass
 class FinalResult:
-    """``records``: one ``evaluate_architecture`` record per candidate, in the given order;
-    ``chosen``: the index of the one with the highest full validation accuracy."""
+    """``records``: one ``train_architecture`` record per candidate, in the given order, with
+    ``test_acc`` read for the chosen one only (NaN for the others); ``chosen``: the index of the
+    one with the highest full validation accuracy."""
 
     records: list[dict] = field(default_factory=list)
     chosen: int = 0
@@ -67,14 +68,21 @@ class FinalResult:
 def train_final(candidates: Sequence[Architecture], data, recipe: Recipe = FULL, width: int | None = FINAL_WIDTH,
                 seed: int = 0, device=None, progress: bool = False) -> FinalResult:
     """Train every candidate (widened to ``width`` channels unless ``width`` is None) with
-    ``recipe`` and choose by validation accuracy (the first on a tie). The widened networks may
-    exceed the search space's parameter limit; they must still keep every feature map >= 1 x 1."""
+    ``recipe``, choose by validation accuracy (the first on a tie), then read the test split once,
+    for the chosen network only. The widened networks may exceed the search space's parameter
+    limit; they must still keep every feature map >= 1 x 1. Raises ``ValueError`` for no candidates."""
     if not candidates:
         raise ValueError("train_final: candidates=[] must name at least one architecture")
-    result = FinalResult()
+    result, models = FinalResult(), []
+    # 1. train every candidate; only validation is measured
     for arch in candidates:
         final = arch if width is None else arch.widened(width)
-        result.records.append(evaluate_architecture(final, data, recipe, seed=seed, device=device,
-                                                     max_params=math.inf, progress=progress))
+        model, record = train_architecture(final, data, recipe, seed=seed, device=device, max_params=math.inf,
+                                           progress=progress)
+        models.append(model)
+        result.records.append({**record, "test_acc": math.nan})
+    # 2. choose by validation
     result.chosen = max(range(len(result.records)), key=lambda i: (result.records[i]["val_acc"], -i))
+    # 3. the test split, read once, for the chosen network
+    result.best["test_acc"] = read_test_accuracy(models[result.chosen], data, recipe)
     return result

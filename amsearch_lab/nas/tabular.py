@@ -6,8 +6,10 @@ low-fidelity recipe, parameters, FLOPs, training seconds, device and recipe. A s
 table looks the answer up instead of training, so strategies can be compared over many seeds
 in seconds on a CPU, the way NAS-Bench-101/201 are used.
 
-The honest protocol: strategies see only the *validation* accuracy (``objective``); a search is
-scored by the *test* accuracy of the architecture it picked by validation (``picked_test_accuracy``).
+The honest protocol: strategies see only the *validation* accuracy (``objective``), and every
+comparison that drives a choice (which strategy, which network, which size) reads the validation
+accuracy too; the helpers that could read either column take it as an explicit ``metric``. The
+*test* accuracy is read once, at the end, for the network finally chosen.
 """
 
 from __future__ import annotations
@@ -19,13 +21,21 @@ import numpy as np
 
 from ..space import Space
 from ..study import History, search
+from .pareto import pareto_front
 from .space import Architecture, nas_space, validate
 
-__all__ = ["TABLE_PATH", "COLUMNS", "TabularBenchmark", "load_table", "picked_test_accuracy", "compare_strategies"]
+__all__ = ["TABLE_PATH", "COLUMNS", "METRICS", "TabularBenchmark", "load_table", "picked_accuracy", "compare_strategies"]
 
 TABLE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "nas_bench_mnist.csv.gz"
 COLUMNS = ("key", "slot1", "slot2", "slot3", "slot4", "width", "head", "val_acc", "test_acc", "params", "flops",
            "train_seconds", "device", "threads", "torch", "recipe", "seed")
+METRICS = ("val_acc", "test_acc")  # the accuracy columns; choose on "val_acc", report "test_acc" once
+
+
+def _check_metric(where: str, metric) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"{where}: metric={metric!r} must be one of {list(METRICS)} "
+                         f"('val_acc' for anything that drives a choice)")
 
 
 class TabularBenchmark:
@@ -60,6 +70,18 @@ class TabularBenchmark:
         row = self.frame.sort_index().sort_values("val_acc", ascending=False, kind="stable").iloc[0]
         return Architecture.from_params({k: row[k] for k in self.space.names})
 
+    def pareto(self, *, metric: str, cost: str = "params"):
+        """Boolean Series (index: network key): the networks on the Pareto front of ``cost``
+        (a column to minimise, e.g. ``"params"`` or ``"flops"``) against ``metric`` (an accuracy
+        column to maximise). ``metric`` has no default: a front drives a choice of network, so pass
+        ``"val_acc"``. Raises ``ValueError`` for an unknown ``metric`` or ``cost``."""
+        import pandas as pd
+
+        _check_metric("TabularBenchmark.pareto", metric)
+        if cost not in ("params", "flops", "train_seconds"):
+            raise ValueError(f"TabularBenchmark.pareto: cost={cost!r} must be 'params', 'flops' or 'train_seconds'")
+        return pd.Series(pareto_front(self.frame[cost], self.frame[metric]), index=self.frame.index, name="on_front")
+
     def search(self, strategy, budget: int, seed: int, options: Mapping | None = None) -> History:
         """``search()`` on the table: maximise validation accuracy with ``budget`` look-ups."""
         return search(self.objective, self.space, strategy, budget=budget, seed=seed, minimize=False,
@@ -81,22 +103,31 @@ def load_table(path: str | Path = TABLE_PATH) -> TabularBenchmark:
     return TabularBenchmark(frame)
 
 
-def picked_test_accuracy(history: History, bench: TabularBenchmark) -> np.ndarray:
-    """After each evaluation, the test accuracy of the best-by-validation network so far
-    (NaN before the first success): the anytime curve of the honest protocol."""
-    curve, best_val, best_test = [], -np.inf, np.nan
+def picked_accuracy(history: History, bench: TabularBenchmark, *, metric: str) -> np.ndarray:
+    """After each evaluation, the ``metric`` column (``"val_acc"`` or ``"test_acc"``) of the
+    best-by-validation network so far (NaN before the first success), shape ``(len(history),)``.
+    With ``"val_acc"`` this is the search's own best-so-far curve, the one to compare strategies
+    by; ``"test_acc"`` is the NAS-Bench convention for reporting a strategy whose choice is made."""
+    _check_metric("picked_accuracy", metric)
+    curve, best_val, best = [], -np.inf, np.nan
     for trial in history:
         if trial.ok and trial.value > best_val:
-            best_val, best_test = trial.value, bench.test_accuracy(trial.params)
-        curve.append(best_test)
+            best_val, best = trial.value, float(bench.row(trial.params)[metric])
+        curve.append(best)
     return np.array(curve)
 
 
 def compare_strategies(bench: TabularBenchmark, strategies: Iterable[str], budget: int, seeds: Iterable[int],
-                       options: Mapping[str, Mapping] | None = None) -> dict[str, np.ndarray]:
-    """``{strategy: curves}`` with ``curves[i]`` the ``picked_test_accuracy`` curve of seed ``seeds[i]``,
-    shape ``(n_seeds, budget)``; ``options[strategy]`` are passed to its constructor."""
+                       options: Mapping[str, Mapping] | None = None, metric: str = "test_acc") -> dict[str, np.ndarray]:
+    """``{strategy: curves}`` with ``curves[i]`` the ``picked_accuracy(..., metric=metric)`` curve of
+    seed ``seeds[i]``, shape ``(n_seeds, budget)``; ``options[strategy]`` are passed to its constructor.
+
+    Pass ``metric="val_acc"`` whenever the comparison drives a choice (which strategy to use, which
+    network to keep); the default ``"test_acc"`` is the benchmark-report convention of
+    ``amsearch bench nas`` (NAS-Bench-201 reports the test accuracy of each strategy's pick).
+    Raises ``ValueError`` for an unknown ``metric``."""
+    _check_metric("compare_strategies", metric)
     options = options or {}
-    return {name: np.array([picked_test_accuracy(bench.search(name, budget, seed, options.get(name)), bench)
+    return {name: np.array([picked_accuracy(bench.search(name, budget, seed, options.get(name)), bench, metric=metric)
                             for seed in seeds])
             for name in strategies}

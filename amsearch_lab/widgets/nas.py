@@ -22,17 +22,18 @@ class NASPlayground(_Playground):
 
     *Design a network*: one dropdown per slot, the conv width and the head. The status says whether
     the genome is valid (or which rule it breaks), the layer table gives each layer's output shape
-    and parameters (``nas.summary``), and the network is starred on the accuracy-vs-parameters plot
-    with the Pareto front of the whole table.
+    and parameters (``nas.summary``), and the network is starred on the validation-accuracy-vs-parameters
+    plot with the Pareto front of the whole table.
 
     *Race a strategy*: strategy, budget and number of seeds; Run searches the table with
-    ``nas.compare_strategies`` (validation accuracy only) and draws the anytime curves of the
-    pick's test accuracy (median and interquartile band over seeds), random search alongside. The
+    ``nas.compare_strategies`` and draws the anytime curves of the best validation accuracy found
+    (median and interquartile band over seeds), random search alongside. The test column of the
+    table is never shown: it is read once, for the network finally chosen, in the lesson. The
     networks the first seed visited are circled on the plot. Look-ups take milliseconds; BO refits
     a GP at every step, so the progress bar advances one seed at a time.
 
     *Train it*: the button trains the designed network now with the table's low-fidelity recipe
-    (``nas.evaluate_architecture``; about a second on a CPU, on the GPU when there is one), so the
+    (``nas.train_architecture``; about a second on a CPU, on the GPU when there is one), so the
     table's numbers can be checked against a live run.
 
     Data: ``arch`` (the designed network), ``reason`` (why it is invalid, or None), ``layers`` (its
@@ -85,7 +86,7 @@ class NASPlayground(_Playground):
         self.curves: dict[str, np.ndarray] = {}
         self.visited: list[str] = []
         self.picks: list[str] = []
-        self._pick_test = float(frame.loc[self.bench.best_by_validation().key, "test_acc"])
+        self._best_val = float(frame["val_acc"].max())
         for control in self.genes.values():
             control.observe(lambda _: self.update(), names="value")
         self.run_button.on_click(lambda _: self.run())
@@ -120,8 +121,8 @@ class NASPlayground(_Playground):
             self._say(f"<span style='color:#b00'>invalid: {html.escape(self.reason)}</span>")
         else:
             self._say(f"<b>{html.escape(self.arch.key)}</b>: {int(self.row['params']):,} parameters, "
-                      f"{int(self.row['flops']):,} FLOPs; low-fidelity validation accuracy {self.row['val_acc']:.3f}, "
-                      f"test accuracy {self.row['test_acc']:.3f} (rank {self._rank()} of {len(self.bench)} by validation)")
+                      f"{int(self.row['flops']):,} FLOPs; low-fidelity validation accuracy {self.row['val_acc']:.3f} "
+                      f"(rank {self._rank()} of {len(self.bench)})")
         self.layers_html.value = "" if self.layers is None else self.layers.to_html(index=False)
         self.train_button.disabled = self.reason is not None
         self.trained, self.train_status.value = None, ""
@@ -130,7 +131,7 @@ class NASPlayground(_Playground):
     def train(self) -> None:
         """Train the designed network with the table's low-fidelity recipe, now."""
         from ..datasets import cached_mnist
-        from ..nas import LOW_FIDELITY, evaluate_architecture
+        from ..nas import LOW_FIDELITY, train_architecture
 
         if self.reason is not None:
             self.train_status.value = "an invalid network cannot be trained"
@@ -139,20 +140,19 @@ class NASPlayground(_Playground):
         self.train_status.value = "training ..."
         try:
             data = cached_mnist(max(LOW_FIDELITY.n_train, LOW_FIDELITY.n_val, LOW_FIDELITY.n_test))
-            self.trained = evaluate_architecture(self.arch, data, LOW_FIDELITY, seed=0, device=data.x_train.device)
+            _, self.trained = train_architecture(self.arch, data, LOW_FIDELITY, seed=0, device=data.x_train.device)
         finally:
             self.train_button.disabled = False
         r = self.trained
         self.train_status.value = (f"trained now in {r['train_seconds']:.1f} s on {html.escape(r['device'])}: "
-                                   f"validation {r['val_acc']:.3f}, test {r['test_acc']:.3f} "
-                                   f"(table: {self.row['val_acc']:.3f}, {self.row['test_acc']:.3f})")
+                                   f"validation {r['val_acc']:.3f} (table: {self.row['val_acc']:.3f})")
 
     def _rank(self) -> int:
         return int((self.bench.frame["val_acc"] > self.row["val_acc"]).sum()) + 1
 
     def run(self) -> None:
         """Search the table with the chosen strategy (and random search, the baseline) over the seeds."""
-        from ..nas import Architecture, compare_strategies, picked_test_accuracy, top_architectures
+        from ..nas import Architecture, compare_strategies, picked_accuracy, top_architectures
 
         name, budget, n_seeds = self.strategy.value, self.budget.value, self.seeds.value
         self.progress.max, self.progress.value = n_seeds, 0
@@ -161,18 +161,18 @@ class NASPlayground(_Playground):
             curves, self.picks, self.visited = [], [], []
             for seed in range(n_seeds):
                 history = self.bench.search(name, budget, seed, self.options.get(name))
-                curves.append(picked_test_accuracy(history, self.bench))
+                curves.append(picked_accuracy(history, self.bench, metric="val_acc"))
                 self.picks += [arch.key for arch in top_architectures(history, k=1)]
                 if seed == 0:
                     self.visited = sorted({Architecture.from_params(t.params).key for t in history if t.ok})
                 self.progress.value = seed + 1
             self.curves = {name: np.array(curves)}
             if name != "random":
-                self.curves.update(compare_strategies(self.bench, ["random"], budget, range(n_seeds)))
+                self.curves.update(compare_strategies(self.bench, ["random"], budget, range(n_seeds), metric="val_acc"))
         finally:
             self.run_button.disabled = False
         means = {k: float(np.nanmean(c[:, -1])) for k, c in self.curves.items()}
-        self.race_status.value = (f"after {budget} look-ups, mean test accuracy of the pick over {n_seeds} seed(s): "
+        self.race_status.value = (f"after {budget} look-ups, mean best validation accuracy over {n_seeds} seed(s): "
                                   + ", ".join(f"{k} {v:.4f}" for k, v in means.items())
                                   + f"; seed 0 visited {len(self.visited)} networks and picked "
                                   f"{html.escape(self.picks[0]) if self.picks else 'none'}")
@@ -183,20 +183,20 @@ class NASPlayground(_Playground):
         frame = self.bench.frame
         highlight = {}
         if self.row is not None:
-            highlight[f"designed: {self.arch.key}"] = (self.row["params"], self.row["test_acc"])
-        plots.plot_pareto(frame["params"], frame["test_acc"], ax=right, highlight=highlight,
-                          title="Every network of the table (low fidelity)")
+            highlight[f"designed: {self.arch.key}"] = (self.row["params"], self.row["val_acc"])
+        plots.plot_pareto(frame["params"], frame["val_acc"], ax=right, highlight=highlight,
+                          ylabel="validation accuracy", title="Every network of the table (low fidelity)")
         if self.visited:
             seen = frame.loc[self.visited]
-            right.scatter(seen["params"], seen["test_acc"], s=40, facecolor="none", edgecolor="tab:orange",
+            right.scatter(seen["params"], seen["val_acc"], s=40, facecolor="none", edgecolor="tab:orange",
                           linewidth=1.2, label=f"visited by {self.strategy.value}, seed 0 ({len(seen)})")
             right.legend(loc="lower right", fontsize=8)
         if self.curves:
-            plots.plot_best_so_far(self.curves, ax=left, title="Anytime: test accuracy of the pick",
-                                   ylabel="test accuracy of the pick")
-            left.axhline(self._pick_test, color="gray", ls="--", lw=1, label="best by validation in the table")
+            plots.plot_best_so_far(self.curves, ax=left, title="Anytime: best validation accuracy found",
+                                   ylabel="best validation accuracy")
+            left.axhline(self._best_val, color="gray", ls="--", lw=1, label="best validation accuracy in the table")
             low = max(0.5, np.nanmin([np.nanmin(c) for c in self.curves.values()]) - 0.01)
-            left.set_ylim(low, self._pick_test + 0.01)  # the dashed line of the table's best stays in view
+            left.set_ylim(low, self._best_val + 0.01)  # the dashed line of the table's best stays in view
             left.legend(fontsize=8, loc="lower right")
         else:
-            left.set(xlabel="evaluations", ylabel="test accuracy of the pick", title="Press Run search")
+            left.set(xlabel="evaluations", ylabel="best validation accuracy", title="Press Run search")

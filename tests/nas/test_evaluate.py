@@ -12,6 +12,8 @@ from amsearch_lab.nas import (
     Recipe,
     evaluate_architecture,
     nas_space,
+    read_test_accuracy,
+    train_architecture,
 )
 
 TINY = Recipe("tiny", n_train=300, n_val=200, n_test=200, epochs=1, batch_size=50, lr=0.1)
@@ -73,3 +75,14 @@ def test_shifted_recipe_trains_on_shifted_images(data):
     shifted = evaluate_architecture(ARCH, data, replace(TINY, max_shift=2), seed=0, device="cpu")
     assert shifted["val_acc"] != plain["val_acc"] and shifted["val_acc"] > 0.3
     assert "random shifts of up to 2 px" in replace(TINY, max_shift=2).describe()
+
+
+def test_train_architecture_leaves_the_test_split_for_later(data):
+    model, record = train_architecture(ARCH, data, TINY, seed=3, device="cpu")
+    assert "test_acc" not in record
+    model.eval()
+    with torch.no_grad():  # the test accuracy by hand: argmax of the logits against the labels
+        by_hand = (model(data.x_test[:TINY.n_test]).argmax(1) == data.y_test[:TINY.n_test]).float().mean().item()
+    assert read_test_accuracy(model, data, TINY) == pytest.approx(by_hand, abs=1e-6)
+    full = evaluate_architecture(ARCH, data, TINY, seed=3, device="cpu")
+    assert full == {**record, "train_seconds": full["train_seconds"], "test_acc": pytest.approx(by_hand, abs=1e-6)}

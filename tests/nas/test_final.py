@@ -47,17 +47,23 @@ def test_top_architectures_skip_failures_and_repeats():
         top_architectures(history, k=0)
 
 
-def test_train_final_widens_trains_and_chooses_by_validation():
+def test_train_final_widens_trains_chooses_by_validation_and_tests_the_chosen_only():
     data = load_mnist(device="cpu", limit=300)
     candidates = [Architecture(("maxpool", "conv3x3", "maxpool", "identity"), 8, 0),
                   Architecture(("conv5x5", "maxpool", "identity", "identity"), 4, 0)]
     result = train_final(candidates, data, TINY, width=12, seed=0, device="cpu")
     assert [r["key"] for r in result.records] == [a.widened(12).key for a in candidates]
     assert result.best["val_acc"] == max(r["val_acc"] for r in result.records)
-    assert result.records[1] == {**evaluate_architecture(candidates[1].widened(12), data, TINY, seed=0, device="cpu"),
-                                 "train_seconds": result.records[1]["train_seconds"]}
+    for i, (arch, record) in enumerate(zip(candidates, result.records)):
+        separate = evaluate_architecture(arch.widened(12), data, TINY, seed=0, device="cpu")  # trains and tests
+        assert record["val_acc"] == separate["val_acc"]
+        if i == result.chosen:  # the test split is read for the chosen network only
+            assert record["test_acc"] == separate["test_acc"]
+        else:
+            assert math.isnan(record["test_acc"])
     frame = result.to_frame()
     assert frame["chosen"].sum() == 1 and frame.index[frame["chosen"]][0] == result.best["key"]
+    assert frame["test_acc"].notna().sum() == 1
     with pytest.raises(ValueError, match="candidates"):
         train_final([], data, TINY)
 

@@ -10,12 +10,14 @@ from amsearch_lab.nas import (
     TABLE_PATH,
     Architecture,
     InvalidArchitecture,
+    compare_strategies,
     count_flops,
     count_params,
     enumerate_architectures,
     evaluate_architecture,
     load_table,
-    picked_test_accuracy,
+    pareto_front,
+    picked_accuracy,
 )
 from amsearch_lab.study import History, Trial
 
@@ -69,12 +71,38 @@ def test_lookups_follow_networks_not_genomes(bench):
         bench.objective(collapsed)
 
 
-def test_picked_test_accuracy_follows_the_best_by_validation(bench):
+def test_picked_accuracy_follows_the_best_by_validation(bench):
     keys = bench.frame.sort_values("val_acc").index[[0, -1, 5]]  # worst, best, another by validation
     history = History(minimize=False)
     for i, key in enumerate(keys):
         row = bench.frame.loc[key]
         history.append(Trial(number=i, params={k: row[k] for k in bench.space.names}, value=float(row["val_acc"])))
-    curve = picked_test_accuracy(history, bench)
-    expected = bench.frame.loc[keys[[0, 1, 1]], "test_acc"].to_numpy()
-    np.testing.assert_allclose(curve, expected)
+    for metric in ("val_acc", "test_acc"):
+        expected = bench.frame.loc[keys[[0, 1, 1]], metric].to_numpy()
+        np.testing.assert_allclose(picked_accuracy(history, bench, metric=metric), expected)
+    with pytest.raises(ValueError, match="metric='accuracy'"):
+        picked_accuracy(history, bench, metric="accuracy")
+
+
+def test_validation_curves_are_the_running_best_of_the_search(bench):
+    curves = compare_strategies(bench, ["random"], 40, range(3), metric="val_acc")["random"]
+    for seed, curve in enumerate(curves):
+        values = [t.value if t.ok else -np.inf for t in bench.search("random", 40, seed)]
+        running = np.maximum.accumulate(values)
+        np.testing.assert_allclose(curve[np.isfinite(running)], running[np.isfinite(running)])
+    with pytest.raises(ValueError, match="metric='test'"):
+        compare_strategies(bench, ["random"], 5, range(1), metric="test")
+
+
+def test_pareto_takes_the_selection_metric_explicitly(bench):
+    with pytest.raises(TypeError):
+        bench.pareto()  # no default metric
+    on_front = bench.pareto(metric="val_acc")
+    assert on_front.index.equals(bench.frame.index)
+    np.testing.assert_array_equal(on_front.to_numpy(), pareto_front(bench.frame["params"], bench.frame["val_acc"]))
+    by_flops = bench.pareto(metric="val_acc", cost="flops")
+    assert by_flops[bench.frame["val_acc"].idxmax()]  # the most accurate network is on every front of cost
+    with pytest.raises(ValueError, match="metric='acc'"):
+        bench.pareto(metric="acc")
+    with pytest.raises(ValueError, match="cost='size'"):
+        bench.pareto(metric="val_acc", cost="size")
