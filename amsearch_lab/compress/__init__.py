@@ -7,8 +7,11 @@ thin wrapper that applies it to a torch model, as in ``torch.nn.utils.prune``:
 ==============  =====================================  =======================================
 file            pure core                              model wrapper
 ==============  =====================================  =======================================
-prune.py        magnitude_mask, global_magnitude_masks global_magnitude_prune, iterative_prune
-cut.py          random_mask, global_random_masks       global_random_cut
+prune.py        magnitude_mask, global_magnitude_masks global_magnitude_prune, iterative_prune,
+                prune_remaining                        layer_sensitivity
+cut.py          random_mask, global_random_masks,      global_random_cut, keep_if_better
+                random_remaining
+lottery.py      rewind (prune_remaining above)         lottery_ticket, rewind_model, reinitialize
 structured.py   l1/activation/taylor scores, keep_top  prune_neurons (really smaller layers)
 merge.py        similarity, merge_pairs, merge         merge_neurons
 lowrank.py      svd_factors, rank_for_energy           split_model
@@ -29,6 +32,8 @@ wrapper                   report (what the wrapper chose)
 global_magnitude_prune    masks: ``{parameter name: 0/1 mask}``, e.g. ``"1.weight"``
 global_random_cut         masks, as above
 iterative_prune           rounds: ``[{"step", "sparsity", "value"}, ...]``
+keep_if_better            history: ``[{"step", "sparsity", "value", "accepted", "best"}, ...]``
+lottery_ticket            history: ``[{"round", "sparsity", "masks", "value"}, ...]``
 prune_neurons             keep: ``{layer index: indices of the neurons kept}``
 merge_neurons             pairs: ``{layer index: [(keep, drop, c), ...]}``
 split_model               ranks: ``{layer name: rank}`` of the layers split
@@ -50,13 +55,22 @@ Two building blocks take the decision as an argument and return only the new mod
 ``shrink(model, keep)`` (a smaller copy) and ``split_linear(layer, rank)`` (two thin layers).
 """
 
-from .cut import global_random_cut, global_random_masks, random_mask, random_neurons
+from .cut import global_random_cut, global_random_masks, keep_if_better, random_mask, random_neurons, random_remaining
 from .finetune import fine_tune
+from .lottery import adam_fit, lottery_ticket, mask_sparsity, reinitialize, rewind, rewind_model
 from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_factors
 from .masks import Mask, apply_masks, masks_of, prunable_weights, remove_masks
 from .measure import accuracy, count_nonzero, count_params, latency, stored_bytes, summary
 from .merge import merge, merge_neurons, merge_pairs, similarity
-from .prune import global_magnitude_masks, global_magnitude_prune, iterative_prune, magnitude_mask, sparsity_schedule
+from .prune import (
+    global_magnitude_masks,
+    global_magnitude_prune,
+    iterative_prune,
+    layer_sensitivity,
+    magnitude_mask,
+    prune_remaining,
+    sparsity_schedule,
+)
 from .quantize import (
     QParams,
     dequantize,
@@ -84,13 +98,15 @@ from .trained import trained_lenet
 
 __all__ = [
     "trained_lenet",
-    "random_mask", "global_random_masks", "global_random_cut", "random_neurons",
+    "random_mask", "global_random_masks", "global_random_cut", "random_neurons", "random_remaining", "keep_if_better",
+    "rewind", "rewind_model", "reinitialize", "lottery_ticket", "mask_sparsity", "adam_fit",
     "fine_tune",
     "energy", "rank_for_energy", "svd_factors", "split_linear", "split_model",
     "Mask", "apply_masks", "masks_of", "prunable_weights", "remove_masks",
     "accuracy", "count_params", "count_nonzero", "stored_bytes", "latency", "summary",
     "similarity", "merge_pairs", "merge", "merge_neurons",
     "magnitude_mask", "global_magnitude_masks", "global_magnitude_prune", "sparsity_schedule", "iterative_prune",
+    "prune_remaining", "layer_sensitivity",
     "QParams", "qrange", "qparams", "qparams_from_range", "quantize", "dequantize", "fake_quantize",
     "fake_quantize_ste", "int_linear",
     "QuantLinear", "QuantConv2d", "calibrate", "quantize_model", "FakeQuantWeight", "prepare_qat",

@@ -27,7 +27,7 @@ from torch import nn
 from .masks import apply_masks, prunable_weights
 
 __all__ = ["n_to_prune", "magnitude_mask", "global_magnitude_masks", "global_magnitude_prune",
-           "sparsity_schedule", "iterative_prune"]
+           "prune_remaining", "layer_sensitivity", "sparsity_schedule", "iterative_prune"]
 
 
 def n_to_prune(amount: float, n: int) -> int:
@@ -61,6 +61,64 @@ def global_magnitude_masks(weights: dict[str, torch.Tensor], amount: float) -> d
     # 3. cut it back into the tensors' shapes
     sizes = [w.numel() for w in weights.values()]
     return {key: m.view_as(w) for (key, w), m in zip(weights.items(), mask.split(sizes))}
+
+
+def prune_remaining(weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+                    rate: float | dict[str, float], scope: str = "layer") -> dict[str, torch.Tensor]:
+    """One round of iterative magnitude pruning: remove a further fraction ``rate`` of the entries
+    each mask still keeps, the smallest ``|w|`` first (Frankle & Carbin 2019, Algorithm 1).
+
+    ``weights`` and ``masks``: ``{name: tensor}`` of equal shapes (``masks`` 0/1). With
+    ``scope="layer"`` each tensor loses ``round(rate * kept)`` of its ``kept`` entries (``rate`` a
+    float, or a dict ``{name: rate}`` such as F&C's half rate for the output layer); with
+    ``scope="global"`` all kept entries are ranked together (``rate`` a float). Removed entries stay
+    removed. Returns new masks; the inputs are unchanged. Raises ValueError on a bad ``scope``,
+    ``rate`` or mismatched keys/shapes."""
+    if scope not in ("layer", "global"):
+        raise ValueError(f"prune_remaining: scope={scope!r} must be 'layer' or 'global'")
+    if set(weights) != set(masks) or not weights:
+        raise ValueError(f"prune_remaining: weights {sorted(weights)} and masks {sorted(masks)} need the same keys")
+    for key, w in weights.items():
+        if tuple(w.shape) != tuple(masks[key].shape):
+            raise ValueError(f"prune_remaining: masks[{key!r}] has shape {tuple(masks[key].shape)}, weight {tuple(w.shape)}")
+    if isinstance(rate, dict):
+        if scope == "global" or set(rate) != set(weights):
+            raise ValueError(f"prune_remaining: a dict rate needs scope='layer' and the weights' keys, got {sorted(rate)}")
+        rates = rate
+    else:
+        rates = dict.fromkeys(weights, rate)
+    # a removed entry scores -1, below every |w| >= 0: it is among the smallest and stays removed
+    scores = {key: torch.where(masks[key] > 0, w.detach().abs(), torch.full_like(w, -1.0)) for key, w in weights.items()}
+    if scope == "layer":
+        out = {}
+        for key, s in scores.items():
+            kept = int(masks[key].sum())
+            out[key] = _smallest_k_mask(s, s.numel() - kept + n_to_prune(rates[key], kept))
+        return out
+    flat = torch.cat([s.reshape(-1) for s in scores.values()])  # (n_total,)
+    kept = int(sum(m.sum() for m in masks.values()))
+    mask = _smallest_k_mask(flat, flat.numel() - kept + n_to_prune(rate, kept))
+    sizes = [s.numel() for s in scores.values()]
+    return {key: m.view_as(s) for (key, s), m in zip(scores.items(), mask.split(sizes))}
+
+
+def layer_sensitivity(model: nn.Module, sparsities: list[float],
+                      evaluate: Callable[[nn.Module], float]) -> dict[str, list[float]]:
+    """Prune one layer at a time (layer-wise magnitude, no fine-tuning) at each of ``sparsities``
+    and record ``evaluate(copy)`` (e.g. validation accuracy): ``{parameter name: [value per
+    sparsity]}``. The other layers stay dense; ``model`` is unchanged. A layer whose value falls
+    early is *sensitive* and deserves a lower sparsity (Han et al. 2015, Fig. 6)."""
+    if not sparsities:
+        raise ValueError("layer_sensitivity: sparsities is empty")
+    out = {}
+    for key in prunable_weights(model):
+        out[key] = []
+        for s in sparsities:
+            pruned = copy.deepcopy(model)
+            w = prunable_weights(pruned)[key]
+            apply_masks(pruned, {key: magnitude_mask(w, s)})
+            out[key].append(evaluate(pruned))
+    return out
 
 
 def global_magnitude_prune(model: nn.Module, amount: float) -> tuple[nn.Module, dict[str, torch.Tensor]]:

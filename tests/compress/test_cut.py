@@ -10,8 +10,11 @@ from amsearch_lab.compress import (
     global_random_cut,
     global_random_masks,
     hidden_layers,
+    keep_if_better,
+    masks_of,
     random_mask,
     random_neurons,
+    random_remaining,
     shrink,
 )
 from amsearch_lab.models import mlp, small_cnn
@@ -78,3 +81,39 @@ def test_a_network_cut_to_one_channel_per_layer_still_runs(seed):
 def test_random_neurons_names_a_bad_n():
     with pytest.raises(ValueError, match="n=0"):
         random_neurons(0, 0.5)
+
+
+def test_random_remaining_removes_only_kept_entries():
+    g = torch.Generator().manual_seed(0)
+    masks = {"a": (torch.rand(10, 10, generator=g) > 0.5).float(), "b": torch.ones(4, 5)}
+    kept = int(sum(m.sum() for m in masks.values()))
+    new = random_remaining(masks, 0.3, seed=1)
+    assert int(sum(m.sum() for m in new.values())) == kept - round(0.3 * kept)
+    assert all(torch.all(new[k] <= masks[k]) for k in masks)
+    assert all(torch.equal(new[k], random_remaining(masks, 0.3, seed=1)[k]) for k in masks)
+    assert any(not torch.equal(new[k], random_remaining(masks, 0.3, seed=2)[k]) for k in masks)
+
+
+def test_keep_if_better_accepts_only_a_strict_rise():
+    model = mlp((6, 5, 3), seed=0)
+    scores = iter([0.5, 0.5, 0.6, 0.4, 0.7])   # the model itself, then four proposals
+
+    best, history = keep_if_better(model, lambda m: next(scores), steps=4, chunk=0.2, method="random")
+    assert [h["accepted"] for h in history] == [True, False, True, False, True]
+    assert [h["best"] for h in history] == [0.5, 0.5, 0.6, 0.6, 0.7]
+    n = 6 * 5 + 5 * 3
+    left = n - round(0.2 * n)            # step 1 rejected: step 2 proposes from the dense model again
+    assert abs(history[1]["sparsity"] - history[2]["sparsity"]) < 1e-9
+    left = left - round(0.2 * left)      # steps 3 and 4 propose from step 2's accepted model
+    assert abs(history[3]["sparsity"] - (1 - left / n)) < 1e-9 and history[4]["sparsity"] == history[3]["sparsity"]
+    assert int(sum(m.sum() for m in masks_of(best).values())) == left
+    assert masks_of(model) == {}
+
+
+def test_keep_if_better_by_magnitude_repeats_a_rejected_proposal():
+    model = mlp((6, 5, 3), seed=0)
+    _, history = keep_if_better(model, lambda m: 1.0, steps=3, chunk=0.5, method="magnitude")
+    assert [h["accepted"] for h in history] == [True, False, False, False]
+    assert len({h["sparsity"] for h in history[1:]}) == 1
+    with pytest.raises(ValueError, match="method='cut'"):
+        keep_if_better(model, lambda m: 1.0, steps=3, chunk=0.5, method="cut")

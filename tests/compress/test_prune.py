@@ -2,6 +2,7 @@
 
 from copy import deepcopy
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -12,6 +13,7 @@ from amsearch_lab.compress import (
     global_magnitude_masks,
     global_magnitude_prune,
     iterative_prune,
+    layer_sensitivity,
     magnitude_mask,
     masks_of,
     prunable_weights,
@@ -103,3 +105,26 @@ def test_bad_amount_and_bad_mask_key_raise():
         apply_masks(mlp((3, 2), seed=0), {"9.weight": torch.ones(2, 3)})
     with pytest.raises(ValueError, match="shape"):
         apply_masks(mlp((3, 2), seed=0), {"1.weight": torch.ones(3, 2)})
+
+
+def test_layer_sensitivity_prunes_one_layer_at_a_time():
+    model = mlp((12, 10, 4), seed=0)
+    x = torch.randn(20, 12, generator=torch.Generator().manual_seed(0))
+    w1 = model[1].weight.detach().clone()
+    seen = []
+
+    def evaluate(m):
+        seen.append({k: w.detach().clone() for k, w in prunable_weights(m).items()})
+        return float(m(x).sum())
+
+    out = layer_sensitivity(model, [0.0, 0.5], evaluate)
+    assert list(out) == ["1.weight", "3.weight"] and all(len(v) == 2 for v in out.values())
+    # the second evaluation: layer 1 at 50 %, its 60 smallest |w| zeroed (numpy argsort), layer 3 dense
+    w = seen[1]["1.weight"].numpy().ravel()
+    order = np.argsort(np.abs(w1.numpy().ravel()))
+    assert np.all(w[order[:60]] == 0) and np.array_equal(w[order[60:]], w1.numpy().ravel()[order[60:]])
+    assert torch.equal(seen[1]["3.weight"], model[3].weight)
+    assert out["1.weight"][0] == out["3.weight"][0] == float(model(x).sum())   # 0 %: the dense value
+    assert masks_of(model) == {}
+    with pytest.raises(ValueError, match="sparsities is empty"):
+        layer_sensitivity(model, [], evaluate)
