@@ -4,16 +4,24 @@ The dense 784-300-100-10 network is trained once (``trained_lenet``: 10 epochs, 
 ``runs/``); every row starts from it, and it stays unchanged (each compression wrapper returns a
 new model). Rows that remove weights or neurons are fine-tuned for ``--ft-epochs`` epochs (the
 same budget for importance and for random cuts; iterative pruning: one epoch per round);
-quantization rows are post-training unless marked QAT. Printed per row: test accuracy, its
-change from dense in points, parameters, non-zeros, bytes stored densely, bytes stored as
-sparse CSR / packed bits, and the median latency of one forward pass on a fixed batch.
-Then the issue's targets, each marked met or NOT met.
+quantization rows are post-training unless marked QAT; float16/bfloat16 rows store every
+weight in that format and compute in float32 ("weights") or in the format ("all"). Printed per
+row: test accuracy, its change from dense in points, parameters, non-zeros, bytes stored densely,
+bytes stored as sparse CSR / packed bits, and the median latency of one forward pass on a fixed
+batch. Our int8 rows *emulate* integer arithmetic with general tensor ops, and our pruned rows
+multiply dense weights by masks, so their latency says nothing about what int8 or sparse kernels
+would give; a second table therefore times PyTorch's own int8 CPU kernels (``torch_int8_model``,
+a reference, not a technique of the library) against float32 and our int8 path on the CPU.
+Then the benchmark's targets, each marked met or NOT met.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import time
+
+import torch
 
 from ..compress import (
     fine_tune,
@@ -30,6 +38,8 @@ from ..compress import (
     summary,
     trained_lenet,
 )
+from ..compress.measure import accuracy, latency
+from ..compress.quantized import cast_model, torch_int8_model
 from ..datasets import load_mnist
 from ..device import describe_device, pick_device
 
@@ -88,6 +98,11 @@ def main(argv=None) -> int:
     for bits in (4, 3, 2):
         quantized, _ = quantize_model(dense, bits=bits, act_bits=None)
         row("weights only", f"{bits}-bit per-channel", quantized)
+    for dtype in (torch.float16, torch.bfloat16):
+        for activations in (False, True):
+            low, _ = cast_model(dense, dtype, activations)
+            row(f"{str(dtype)[6:]} ({'all' if activations else 'weights'})",
+                "float32 compute" if not activations else f"{str(dtype)[6:]} compute", low)
 
     # 2. structured: 50 % of the hidden neurons removed, the network really shrinks
     for method in ("l1", "activation", "taylor"):
@@ -123,6 +138,7 @@ def main(argv=None) -> int:
         quantized, _ = quantize_model(tuned(qat), bits=bits, act_bits=None)
         row("QAT (STE)", f"{bits}-bit per-channel + ft", quantized)
 
+    int8_kernels(dense, int8, data, calib, args.latency_batch)
     if not args.quick:
         targets(rows)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
@@ -159,3 +175,23 @@ def targets(rows):
     print("\ntargets")
     for text, met, goal in checks:
         print(f"  {text:<62} target {goal:<13} {'met' if met else 'NOT met'}")
+
+
+def int8_kernels(dense, int8, data, calib, batch):
+    """Reference table: PyTorch's int8 CPU kernels against float32 and our emulated int8 on the CPU."""
+    cpu = torch.device("cpu")
+    dense_cpu, ours_cpu = copy.deepcopy(dense).to(cpu), copy.deepcopy(int8).to(cpu)
+    x, y, x_lat = data.x_test.to(cpu), data.y_test.to(cpu), data.x_test[:batch].to(cpu)
+    models = {"float32": dense_cpu, "our int8 (emulated)": ours_cpu}
+    for engine in ("x86", "qnnpack"):
+        if engine in torch.backends.quantized.supported_engines:
+            models[f"torch.ao static ({engine})"] = torch_int8_model(dense_cpu, calib.to(cpu), engine)[0]
+            models[f"torch.ao dynamic ({engine})"] = torch_int8_model(dense_cpu, None, engine)[0]
+    print(f"\nint8 kernels on the CPU ({torch.get_num_threads()} threads), batch of {batch}; "
+          "torch.ao rows are PyTorch's kernels, a reference")
+    base = None
+    for name, model in models.items():
+        ms = 1000 * latency(model, x_lat)
+        base = ms if base is None else base
+        print(f"  {name:<28} accuracy {100 * accuracy(model, x, y):6.2f} %   {ms:8.2f} ms   "
+              f"{ms / base:5.2f}x float32's time")

@@ -31,6 +31,24 @@ the whole tensor; *per-channel* one per slice along ``axis`` (one per output neu
 ``fake_quantize`` is the round trip in float: what a quantized model computes, in float32.
 ``int_linear`` is the real integer path of a Linear layer; ``fake_quantize_ste`` is the
 straight-through estimator that lets quantization-aware training backpropagate through rounding.
+
+*Limited precision* (有限精度量化) keeps floating point and drops bits. A binary float of e
+exponent bits and m mantissa (fraction) bits stores a sign S, a biased exponent E and a fraction M,
+
+.. math::
+
+    x = (-1)^S\\, 2^{E - \\beta} \\left(1 + M / 2^m\\right) \\quad (1 \\le E \\le 2^e - 2), \\qquad
+    x = (-1)^S\\, 2^{1 - \\beta}\\, M / 2^m \\quad (E = 0, \\text{subnormal}),
+
+with bias :math:`\\beta = 2^{e-1} - 1` (E = :math:`2^e - 1` holds inf and NaN). Round to nearest
+gives :math:`\\mathrm{fl}(x) = x (1 + \\delta)`, :math:`|\\delta| \\le u = 2^{-(m+1)}` (the *unit
+roundoff*) for every x in the normal range: a relative error, the same for large and small values,
+where an integer grid has the same absolute error s/2 everywhere. float16 (e=5, m=10) has
+:math:`u = 2^{-11}` but a narrow range (largest 65504, smallest normal :math:`2^{-14}`); bfloat16
+(e=8, m=7) keeps float32's exponent, hence its range, with :math:`u = 2^{-8}`
+(Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., ch. 2; IEEE 754-2008).
+``FloatFormat`` derives these numbers from (e, m); ``float_fields`` reads the three fields of a
+tensor's values.
 """
 
 from __future__ import annotations
@@ -40,7 +58,8 @@ from dataclasses import dataclass
 import torch
 
 __all__ = ["QParams", "qrange", "qparams_from_range", "qparams", "quantize", "dequantize",
-           "fake_quantize", "fake_quantize_ste", "int_linear"]
+           "fake_quantize", "fake_quantize_ste", "int_linear", "FloatFormat", "FLOAT_FORMATS", "float_format",
+           "float_fields"]
 
 
 @dataclass
@@ -180,3 +199,75 @@ def int_linear(q_x: torch.Tensor, x_qp: QParams, q_w: torch.Tensor, w_qp: QParam
     # 3. rescale: s_x * s_w (one per output) times the accumulator
     y = acc.to(torch.float32) * (x_qp.scale * w_qp.scale.view(-1)).to(torch.float32)
     return y if bias is None else y + bias
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A binary floating-point format: 1 sign bit, ``exponent_bits`` e, ``mantissa_bits`` m.
+
+    Every number below follows from (e, m) alone (see the module docstring); the tests check them
+    against ``torch.finfo``."""
+
+    name: str
+    exponent_bits: int
+    mantissa_bits: int
+
+    @property
+    def bits(self) -> int:
+        """Total width: 1 + e + m."""
+        return 1 + self.exponent_bits + self.mantissa_bits
+
+    @property
+    def bias(self) -> int:
+        """Exponent bias :math:`\\beta = 2^{e-1} - 1`."""
+        return 2 ** (self.exponent_bits - 1) - 1
+
+    @property
+    def eps(self) -> float:
+        """Machine epsilon :math:`2^{-m}`: the gap between 1 and the next float (``torch.finfo.eps``)."""
+        return 2.0 ** -self.mantissa_bits
+
+    @property
+    def unit_roundoff(self) -> float:
+        """:math:`u = 2^{-(m+1)}`: the largest relative error of round to nearest in the normal range."""
+        return 2.0 ** -(self.mantissa_bits + 1)
+
+    @property
+    def max(self) -> float:
+        """The largest finite value :math:`(2 - 2^{-m})\\, 2^{\\beta}`."""
+        return (2.0 - 2.0 ** -self.mantissa_bits) * 2.0 ** self.bias
+
+    @property
+    def smallest_normal(self) -> float:
+        """:math:`2^{1-\\beta}`; below it values are subnormal and lose relative precision."""
+        return 2.0 ** (1 - self.bias)
+
+    @property
+    def smallest_subnormal(self) -> float:
+        """:math:`2^{1-\\beta-m}`; half of it and less round to zero."""
+        return 2.0 ** (1 - self.bias - self.mantissa_bits)
+
+
+FLOAT_FORMATS = {
+    torch.float32: FloatFormat("float32", 8, 23),
+    torch.float16: FloatFormat("float16", 5, 10),
+    torch.bfloat16: FloatFormat("bfloat16", 8, 7),
+}
+_BITS_AS_INT = {32: torch.int32, 16: torch.int16}
+
+
+def float_format(dtype: torch.dtype) -> FloatFormat:
+    """The ``FloatFormat`` of ``torch.float32``, ``torch.float16`` or ``torch.bfloat16``."""
+    if dtype not in FLOAT_FORMATS:
+        raise ValueError(f"float_format: dtype={dtype!r} must be one of {', '.join(map(str, FLOAT_FORMATS))}")
+    return FLOAT_FORMATS[dtype]
+
+
+def float_fields(x: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(sign, exponent, mantissa)``: the three bit fields of ``x`` rounded to ``dtype``, as int64
+    tensors of ``x``'s shape (S in {0, 1}, the biased exponent E, the fraction M; see the module
+    docstring for the value they encode)."""
+    fmt = float_format(dtype)
+    raw = x.detach().to(dtype).view(_BITS_AS_INT[fmt.bits]).to(torch.int64) & (2 ** fmt.bits - 1)  # unsigned bits
+    m = fmt.mantissa_bits
+    return raw >> (fmt.bits - 1), (raw >> m) & (2 ** fmt.exponent_bits - 1), raw & (2 ** m - 1)

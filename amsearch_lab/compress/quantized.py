@@ -13,20 +13,39 @@ value in the forward pass, with the straight-through estimator in the backward p
 weights learn to sit where rounding hurts least. ``quantize_model`` then converts as for PTQ.
 No ``torch.ao.quantization`` is used: every step is in ``quantize.py``. Both wrappers return
 ``(new model, report)`` and leave the model they are given unchanged (see the package docstring).
+
+Limited precision (``cast_model``) stores every weight as float16 or bfloat16 and computes either
+in float32 with the weights upcast (weights only) or entirely in the low-precision format.
+
+``torch_int8_model`` is a *reference*, not part of the method: the same post-training int8
+quantization done by PyTorch's quantized CPU engine (``torch.ao.quantization``, fbgemm/x86 or
+qnnpack kernels), so that a lesson can time real int8 kernels next to the integer arithmetic
+above, which is emulated with general tensor ops (an int32 matmul has no optimized CPU kernel).
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
 from .layers import layer_like, set_module
-from .quantize import QParams, dequantize, fake_quantize_ste, int_linear, qparams, qparams_from_range, quantize
+from .quantize import (
+    QParams,
+    dequantize,
+    fake_quantize_ste,
+    float_format,
+    int_linear,
+    qparams,
+    qparams_from_range,
+    quantize,
+)
 
-__all__ = ["QuantLinear", "QuantConv2d", "calibrate", "quantize_model", "FakeQuantWeight", "prepare_qat"]
+__all__ = ["QuantLinear", "QuantConv2d", "calibrate", "quantize_model", "FakeQuantWeight", "prepare_qat",
+           "LowPrecision", "cast_model", "torch_int8_model"]
 
 
 class _QuantLayer(nn.Module):
@@ -176,3 +195,123 @@ def prepare_qat(model: nn.Module, bits: int = 4, per_channel: bool = True,
             parametrize.register_parametrization(m, "weight", quantizer)
             quantizers[f"{name}.weight" if name else "weight"] = quantizer
     return qat_model, quantizers
+
+
+class LowPrecision(nn.Module):
+    """A model whose every float tensor is stored as ``dtype`` (float16 or bfloat16: 2 bytes each).
+
+    ``activations=False``: each forward upcasts the stored weights to float32 and computes in
+    float32 (the weights carry the rounding error, as in weight-only integer quantization);
+    ``activations=True``: the input is cast to ``dtype`` and every operation runs in ``dtype``.
+    Either way the logits come out as float32."""
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype, activations: bool = False):
+        super().__init__()
+        if dtype not in (torch.float16, torch.bfloat16):
+            raise ValueError(f"LowPrecision: dtype={dtype!r} must be torch.float16 or torch.bfloat16")
+        self.dtype, self.activations = dtype, activations
+        self.model = copy.deepcopy(model).to(dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.activations:
+            return self.model(x.to(self.dtype)).float()
+        upcast = {name: t.float() if t.is_floating_point() else t
+                  for name, t in [*self.model.named_parameters(), *self.model.named_buffers()]}
+        return torch.func.functional_call(self.model, upcast, (x.float(),))
+
+
+def cast_model(model: nn.Module, dtype: torch.dtype, activations: bool = False) -> tuple[LowPrecision, dict]:
+    """Limited precision: a ``LowPrecision`` copy of ``model`` stored as ``dtype``.
+
+    Returns ``(low, errors)``, ``errors[parameter name]`` the relative rounding error
+    :math:`\\lVert W - \\mathrm{fl}(W) \\rVert / \\lVert W \\rVert` (at most the unit roundoff
+    :math:`2^{-11}` for float16, :math:`2^{-8}` for bfloat16, while no value is subnormal or
+    overflows); ``model`` itself is unchanged."""
+    float_format(dtype)  # raises ValueError for a dtype that is no known float format
+    low = LowPrecision(model, dtype, activations)
+    errors = {}
+    for name, p in model.named_parameters():
+        p = p.detach()
+        rounded = low.model.get_parameter(name).detach().float()
+        errors[name] = float(torch.linalg.norm(p - rounded) / torch.linalg.norm(p)) if p.any() else 0.0
+    return low, errors
+
+
+class _OnEngine(nn.Module):
+    """Plumbing: runs a ``torch.ao`` quantized model with its quantized engine selected (the
+    packed weights belong to one engine) and its deprecation warnings silenced."""
+
+    def __init__(self, model: nn.Module, engine: str):
+        super().__init__()
+        self.model, self.engine = model, engine
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        previous = torch.backends.quantized.engine
+        torch.backends.quantized.engine = self.engine
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*deprecated.*")
+                return self.model(x)
+        finally:
+            torch.backends.quantized.engine = previous
+
+
+@torch.no_grad()
+def torch_int8_model(model: nn.Sequential, x_calib: torch.Tensor | None = None,
+                     engine: str | None = None) -> tuple[nn.Module, dict]:
+    """Reference only: int8 post-training quantization by PyTorch's quantized CPU kernels.
+
+    With ``x_calib``: *static* quantization (``torch.ao.quantization`` eager mode): each
+    Linear/Conv2d followed by a ReLU is fused with it, weights become int8 with one symmetric
+    scale per output channel in [-127, 127] (as ``quantize_model``), activations uint8 with a
+    min/max range calibrated on ``x_calib``; the whole network then runs on quantized tensors.
+    Without: *dynamic* quantization (``quantize_dynamic``): int8 weights (per channel), each
+    Linear's input quantized per batch on the fly from its min and max, float between layers.
+
+    ``engine``: ``"x86"`` or ``"fbgemm"`` (AVX2/AVX-512 kernels), ``"qnnpack"`` (ARM/mobile
+    kernels), ``"onednn"``; default ``torch.backends.quantized.engine``. On the x86 engines the
+    activations get 7 bits (``reduce_range``, PyTorch's own default): the AVX2 kernels add pairs
+    of uint8 x int8 products in 16 bits (``vpmaddubsw``), which saturates beyond 32767.
+    CPU only. ``torch.ao.quantization`` is deprecated in favour of the separate ``torchao``
+    package; a PyTorch without it raises ``RuntimeError``. Returns ``(quantized, report)``,
+    report ``{"engine", "mode"}``; ``model`` itself (an ``nn.Sequential``) is unchanged.
+    """
+    try:
+        import torch.ao.quantization as aq
+    except ImportError as e:  # pragma: no cover - depends on the PyTorch build
+        raise RuntimeError(f"torch_int8_model needs torch.ao.quantization ({e})") from e
+    engine = torch.backends.quantized.engine if engine is None else engine
+    if engine not in torch.backends.quantized.supported_engines:
+        raise ValueError(f"torch_int8_model: engine={engine!r} is not one of "
+                         f"{torch.backends.quantized.supported_engines} in this PyTorch build")
+    if not isinstance(model, nn.Sequential):
+        raise ValueError(f"torch_int8_model: model is a {type(model).__name__}; eager-mode fusion needs an nn.Sequential")
+    if any(p.device.type != "cpu" for p in model.parameters()):
+        raise ValueError("torch_int8_model: PyTorch's quantized kernels run on the CPU; move the model there first")
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*deprecated.*")
+            copied = copy.deepcopy(model).eval()
+            if x_calib is None:
+                quantized = aq.quantize_dynamic(copied, {nn.Linear: aq.per_channel_dynamic_qconfig}, dtype=torch.qint8)
+            else:
+                # 1. fuse Linear/Conv2d + ReLU, so that the ReLU's output range is the one quantized
+                pairs = [[str(i), str(i + 1)] for i in range(len(copied) - 1)
+                         if isinstance(copied[i], (nn.Linear, nn.Conv2d)) and isinstance(copied[i + 1], nn.ReLU)]
+                fused = aq.fuse_modules(copied, pairs) if pairs else copied
+                # 2. observers: min/max of the activations, per-channel symmetric weights
+                quantized = nn.Sequential(aq.QuantStub(), fused, aq.DeQuantStub())
+                quantized.qconfig = aq.QConfig(
+                    activation=aq.MinMaxObserver.with_args(dtype=torch.quint8, reduce_range=engine != "qnnpack"),
+                    weight=aq.PerChannelMinMaxObserver.with_args(dtype=torch.qint8, quant_min=-127, quant_max=127,
+                                                                 qscheme=torch.per_channel_symmetric))
+                aq.prepare(quantized, inplace=True)
+                # 3. calibrate, 4. convert to quantized modules with packed int8 weights
+                for start in range(0, len(x_calib), 1024):
+                    quantized(x_calib[start:start + 1024])
+                aq.convert(quantized, inplace=True)
+    finally:
+        torch.backends.quantized.engine = previous
+    return _OnEngine(quantized, engine), {"engine": engine, "mode": "dynamic" if x_calib is None else "static"}

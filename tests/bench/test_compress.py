@@ -28,8 +28,12 @@ def test_every_row_runs_and_leaves_the_dense_model_unchanged(monkeypatch, capsys
     assert bench.main(["--quick", "--device", "cpu", "--latency-batch", "10"]) == 0
     out = capsys.readouterr().out
     rows = re.findall(r"^(\S.{23}) (\S.{21}) +(\d+\.\d\d) +[+-]\d+\.\d\d ", out, flags=re.M)
-    assert len(rows) == 31 and rows[0][0].strip() == "dense"
+    assert len(rows) == 35 and rows[0][0].strip() == "dense"
     assert sum(1 for technique, _, _ in rows if technique.strip() == "magnitude (global)") == len(bench.SPARSITIES)
+    assert sum(1 for technique, _, _ in rows if technique.strip().startswith(("float16", "bfloat16"))) == 4
+    kernels = re.findall(r"^  (\S.{27}) accuracy +(\d+\.\d\d) % +(\d+\.\d\d) ms", out, flags=re.M)
+    assert [name.strip() for name, _, _ in kernels][:2] == ["float32", "our int8 (emulated)"]
+    assert any(name.startswith("torch.ao static") for name, _, _ in kernels)
     state = dense["model"].state_dict()
     assert list(state) == list(dense["state"])
     assert all(torch.equal(state[k], v) for k, v in dense["state"].items())

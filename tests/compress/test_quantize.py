@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from amsearch_lab.compress import QParams, dequantize, fake_quantize, fake_quantize_ste, int_linear
-from amsearch_lab.compress.quantize import qparams, qparams_from_range, qrange, quantize
+from amsearch_lab.compress.quantize import float_fields, float_format, qparams, qparams_from_range, qrange, quantize
 
 try:
     from torch.ao.quantization import MinMaxObserver, PerChannelMinMaxObserver
@@ -169,3 +169,58 @@ def test_a_constant_tensor_round_trips(symmetric, value):
     assert float((fake_quantize(x, qp) - x).abs().max()) <= float(qp.scale) / 2 * (1 + 1e-5)
     if value == 0.0:  # as PyTorch's observers: s = eps, z = 0
         assert float(qp.scale) == torch.finfo(torch.float32).eps and int(qp.zero_point) == 0
+
+
+# -- limited precision: float16 and bfloat16 ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_float_format_numbers_equal_torch_finfo(dtype):
+    fmt, info = float_format(dtype), torch.finfo(dtype)
+    assert fmt.bits == info.bits
+    assert fmt.eps == info.eps and fmt.unit_roundoff == info.eps / 2
+    assert fmt.max == info.max and fmt.smallest_normal == info.smallest_normal
+    assert fmt.smallest_subnormal == info.smallest_normal * info.eps
+    assert torch.tensor(fmt.smallest_subnormal, dtype=dtype) > 0                  # representable ...
+    assert torch.tensor(fmt.smallest_subnormal * 0.49, dtype=dtype) == 0          # ... and the last one
+    assert torch.isinf(torch.tensor(fmt.max * (1 + fmt.eps), dtype=dtype))        # past max: overflow
+
+
+def test_unit_roundoffs_are_two_to_the_minus_11_and_minus_8():
+    assert float_format(torch.float16).unit_roundoff == 2.0 ** -11
+    assert float_format(torch.bfloat16).unit_roundoff == 2.0 ** -8
+    assert (float_format(torch.float16).exponent_bits, float_format(torch.float16).mantissa_bits) == (5, 10)
+    assert (float_format(torch.bfloat16).exponent_bits, float_format(torch.bfloat16).mantissa_bits) == (8, 7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_float_fields_decode_to_the_rounded_value(dtype):
+    fmt = float_format(dtype)
+    x = torch.cat([_x(2000) * 10.0 ** torch.linspace(-6, 4, 2000), torch.tensor([0.0, -0.0, 1.0, -2.0])])
+    x = x[x.abs() < fmt.max]                      # finite in dtype: normal, subnormal and zero values
+    sign, exponent, mantissa = float_fields(x, dtype)
+    assert sign.shape == exponent.shape == mantissa.shape == x.shape
+    m, bias = fmt.mantissa_bits, fmt.bias
+    normal = exponent > 0
+    magnitude = torch.where(normal, 2.0 ** (exponent - bias).double() * (1 + mantissa.double() / 2 ** m),
+                            2.0 ** (1 - bias) * mantissa.double() / 2 ** m)
+    value = torch.where(sign == 1, -magnitude, magnitude)
+    assert torch.equal(value, x.to(dtype).double())
+    assert float_fields(torch.tensor([1.0]), dtype) == (torch.tensor([0]), torch.tensor([bias]), torch.tensor([0]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_relative_rounding_error_is_at_most_the_unit_roundoff_in_the_normal_range(dtype):
+    fmt = float_format(dtype)
+    log2 = torch.empty(100_000, dtype=torch.float64).uniform_(-14, 15, generator=torch.Generator().manual_seed(1))
+    x = 2.0 ** log2 * torch.sign(_x(100_000).double())         # |x| from 2^-14 (fp16's smallest normal) to 2^15
+    rel = ((x.to(dtype).double() - x) / x).abs()
+    assert float(rel.max()) <= fmt.unit_roundoff
+    assert float(rel.max()) > 0.99 * fmt.unit_roundoff    # and the bound is reached
+    tiny = torch.tensor([fmt.smallest_normal / 3], dtype=torch.float64)    # subnormal: the bound fails
+    assert float(((tiny.to(dtype).double() - tiny) / tiny).abs()) > fmt.unit_roundoff or dtype == torch.bfloat16
+
+
+def test_float_format_rejects_other_dtypes():
+    with pytest.raises(ValueError, match="dtype=torch.int8"):
+        float_format(torch.int8)
+    with pytest.raises(ValueError, match="dtype=torch.float64"):
+        float_fields(torch.ones(2), torch.float64)

@@ -1,6 +1,10 @@
 """Quantized models: each quantized layer computes the fake-quantized float layer; PTQ keeps an MLP
 and a CNN close to float; QAT trains through the STE and converts to what it trained."""
 
+import copy
+import importlib.util
+
+import pytest
 import torch
 from torch import nn
 
@@ -14,7 +18,10 @@ from amsearch_lab.compress import (
     qparams,
     qparams_from_range,
     quantize_model,
+    stored_bytes,
 )
+from amsearch_lab.compress.quantize import float_format
+from amsearch_lab.compress.quantized import cast_model, torch_int8_model
 from amsearch_lab.models import mlp, small_cnn
 
 
@@ -74,3 +81,72 @@ def test_qat_forward_uses_quantized_weights_and_converts_exactly():
     converted, ranges = quantize_model(model, bits=3, act_bits=None)
     assert ranges == {}  # weights only: nothing to calibrate
     torch.testing.assert_close(converted(x), model(x), rtol=0, atol=1e-6)
+
+
+# -- limited precision ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_cast_model_stores_two_bytes_and_computes_with_the_rounded_weights(dtype):
+    model, x = mlp((20, 16, 4), seed=0), _x(30, 20)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    weights_only, errors = cast_model(model, dtype)
+    full, _ = cast_model(model, dtype, activations=True)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())     # the input is unchanged
+    assert stored_bytes(weights_only) == stored_bytes(model) // 2 and count_params(full) == count_params(model)
+    u = float_format(dtype).unit_roundoff
+    for name, p in model.named_parameters():   # oracle: the error of torch's own cast
+        p = p.detach()
+        rounded = p.detach().to(dtype).float()
+        assert errors[name] == pytest.approx(float(torch.linalg.norm(p - rounded) / torch.linalg.norm(p)), rel=1e-6)
+        assert 0 < errors[name] <= u
+    rounded = mlp((20, 16, 4), seed=0)
+    rounded.load_state_dict({k: v.to(dtype).float() for k, v in model.state_dict().items()})
+    out = weights_only(x)
+    assert out.dtype == torch.float32 and torch.equal(out, rounded(x))     # float32 compute, rounded weights
+    expected = copy.deepcopy(model).to(dtype)(x.to(dtype)).float()
+    assert torch.equal(full(x), expected)                                   # everything in dtype
+    reference = model(x).detach()
+    assert float((full(x) - reference).abs().max()) < 20 * u * float(reference.abs().max())
+
+
+def test_cast_model_rejects_integer_and_unknown_dtypes():
+    with pytest.raises(ValueError, match="dtype=torch.int8"):
+        cast_model(mlp((4, 2), seed=0), torch.int8)
+    with pytest.raises(ValueError, match="dtype=torch.float32"):
+        cast_model(mlp((4, 2), seed=0), torch.float32)
+
+
+# -- the torch.ao reference: its output is close to float32 and to our integer emulation (not its speed)
+needs_ao_engine = pytest.mark.skipif(importlib.util.find_spec("torch.ao.quantization") is None
+                                     or not torch.backends.quantized.supported_engines,
+                                     reason="this PyTorch has no quantized CPU engine")
+
+
+@needs_ao_engine
+@pytest.mark.parametrize("make", [lambda: mlp((784, 64, 32, 10), seed=0), lambda: small_cnn(seed=0)])
+@pytest.mark.parametrize("static", [True, False])
+def test_torch_int8_reference_is_close_to_float_and_to_our_int8(make, static):
+    model, x = make(), _x(200, 1, 28, 28)
+    engine = "x86" if "x86" in torch.backends.quantized.supported_engines else torch.backends.quantized.engine
+    previous = torch.backends.quantized.engine
+    ref, report = torch_int8_model(model, x if static else None, engine=engine)  # dynamic: the CNN's convs stay float
+    ours, _ = quantize_model(model, x, bits=8, act_bits=8)
+    assert report == {"engine": engine, "mode": "static" if static else "dynamic"}
+    assert torch.backends.quantized.engine == previous      # the engine is selected only while it runs
+    out, r, o = model(x).detach(), ref(x), ours(x)
+    assert r.dtype == torch.float32 and r.shape == out.shape
+    top = float(out.abs().max())
+    assert float((r - out).abs().max()) < 0.05 * top      # int8 error: a few percent of the logits at most
+    assert float((r - o).abs().max()) < 0.05 * top
+    gap = float((r - o).abs().max())
+    top2 = o.topk(2, dim=1).values
+    clear = top2[:, 0] - top2[:, 1] > 2 * gap            # where no error of that size can swap the top two
+    assert clear.sum() > 50 and torch.equal(r.argmax(1)[clear], o.argmax(1)[clear])
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), make().state_dict().values()))
+
+
+@needs_ao_engine
+def test_torch_int8_reference_bad_input_raises():
+    with pytest.raises(ValueError, match="engine='nope'"):
+        torch_int8_model(mlp((4, 2), seed=0), engine="nope")
+    with pytest.raises(ValueError, match="nn.Sequential"):
+        torch_int8_model(nn.Linear(4, 2))
