@@ -21,7 +21,9 @@ also tanh, GELU, ELU, leaky ReLU. With :math:`\\mathrm{act}(0) \\ne 0` (sigmoid:
 log 2) the constant :math:`\\mathrm{act}(0)\\,W'_{:,j}` would belong in the next layer's bias instead.
 
 The pure cores are ``similarity``, ``merge_pairs`` and ``merge``; ``merge_neurons`` applies them
-to every hidden Linear layer of an ``nn.Sequential``.
+to every hidden Linear layer of an ``nn.Sequential``. ``prune_like_merge`` builds the baseline a
+merge should be compared with: the same layer sizes, reached by removing the least important
+neurons instead (structured pruning, ``structured.py``).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ import torch
 from torch import nn
 
 from .layers import layer_like
-from .structured import hidden_layers, next_layer
+from .structured import hidden_layers, neuron_scores, next_layer, shrink
 
-__all__ = ["similarity", "merge_pairs", "merge", "merge_neurons"]
+__all__ = ["similarity", "merge_pairs", "merge", "merge_neurons", "prune_like_merge"]
 
 _HOMOGENEOUS = (nn.ReLU, nn.Identity)
 
@@ -140,3 +142,25 @@ def merge_neurons(model: nn.Sequential, threshold: float = 0.95,
         merged[j] = layer_like(nxt, w_out, nxt.bias)
         all_pairs[i] = pairs
     return merged, all_pairs
+
+
+def prune_like_merge(model: nn.Sequential, pairs: dict[int, list], method: str = "l1", x: torch.Tensor | None = None,
+                     y: torch.Tensor | None = None) -> tuple[nn.Sequential, dict[int, torch.Tensor]]:
+    """The equal-size baseline of a merge: remove from each hidden layer ``i`` as many neurons as
+    ``pairs[i]`` drops (``pairs`` as returned by ``merge_neurons(model, ...)``), those with the
+    lowest ``neuron_scores(model, method, x, y)``. The result has the merged network's layer sizes,
+    so the same parameter count.
+
+    Returns ``(pruned_model, keep)`` like ``prune_neurons``; ``model`` itself is unchanged. Raises
+    ValueError when ``pairs`` names a layer that is not a hidden layer of ``model``, or drops as
+    many neurons as the layer has."""
+    scores = neuron_scores(model, method, x, y)
+    keep = {}
+    for i, layer_pairs in pairs.items():
+        if i not in scores:
+            raise ValueError(f"prune_like_merge: pairs has layer index {i}; hidden layers are {sorted(scores)}")
+        n, n_drop = scores[i].numel(), len(layer_pairs)
+        if n_drop >= n:
+            raise ValueError(f"prune_like_merge: pairs[{i}] drops {n_drop} neurons; layer {i} has only {n}")
+        keep[i] = torch.topk(scores[i], n - n_drop).indices.sort().values  # the n - n_drop highest scores
+    return shrink(model, keep), keep

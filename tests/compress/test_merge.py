@@ -1,12 +1,14 @@
 """Merging: identical or positively scaled neurons merge exactly, so do dead neurons (scale 0) and
-copies at the ends of float32's range; similarity equals scikit-learn's."""
+copies at the ends of float32's range; similarity equals scikit-learn's; the equal-size pruning
+baseline keeps the highest-L1 neurons (numpy's argsort) at the merged layer sizes."""
 
 import numpy as np
 import pytest
 import torch
 from sklearn.metrics.pairwise import cosine_similarity
 
-from amsearch_lab.compress import merge, merge_neurons, merge_pairs, similarity
+from amsearch_lab.compress import count_params, merge, merge_neurons, merge_pairs, similarity
+from amsearch_lab.compress.merge import prune_like_merge
 from amsearch_lab.models import mlp
 
 
@@ -104,3 +106,33 @@ def test_similarity_is_unchanged_bit_for_bit_on_ordinary_weights():
     v = torch.cat([w, b.unsqueeze(1)], dim=1)
     v = v / v.norm(dim=1, keepdim=True)
     assert torch.equal(similarity(w, b), v @ v.T)
+
+
+def test_prune_like_merge_matches_the_merged_sizes_and_keeps_the_largest_l1_rows():
+    model = mlp((10, 12, 8, 3), seed=0)
+    merged, pairs = merge_neurons(model, threshold=0.2)
+    assert sum(len(p) for p in pairs.values()) > 0
+    pruned, keep = prune_like_merge(model, pairs)
+    assert [m.weight.shape for m in pruned if hasattr(m, "weight")] == \
+        [m.weight.shape for m in merged if hasattr(m, "weight")]
+    assert count_params(pruned) == count_params(merged)
+    for i, layer_pairs in pairs.items():
+        l1 = np.abs(model[i].weight.detach().numpy()).sum(1)
+        expected = np.sort(np.argsort(-l1, kind="stable")[:len(l1) - len(layer_pairs)])
+        np.testing.assert_array_equal(keep[i].numpy(), expected)
+    w1, w3 = model[1].weight.detach().numpy(), model[3].weight.detach().numpy()
+    np.testing.assert_array_equal(pruned[1].weight.detach().numpy(), w1[keep[1].numpy()])
+    np.testing.assert_array_equal(pruned[3].weight.detach().numpy(), w3[keep[3].numpy()][:, keep[1].numpy()])
+    assert model[1].out_features == 12  # the input is unchanged
+
+
+def test_prune_like_merge_scores_with_data_and_refuses_bad_pairs():
+    model = mlp((10, 12, 8, 3), seed=0)
+    x = torch.randn(64, 10, generator=torch.Generator().manual_seed(0))
+    _, pairs = merge_neurons(model, threshold=0.2)
+    pruned, _ = prune_like_merge(model, pairs, method="activation", x=x)
+    assert count_params(pruned) == count_params(merge_neurons(model, threshold=0.2)[0])
+    with pytest.raises(ValueError, match="layer index 2"):
+        prune_like_merge(model, {2: []})
+    with pytest.raises(ValueError, match="drops 12 neurons"):
+        prune_like_merge(model, {1: [(0, 1, 1.0)] * 12})
