@@ -146,7 +146,7 @@ def main(argv=None) -> int:
 
 
 def targets(rows):
-    """Print each target of the issue with the measured figure and whether it is met."""
+    """Print each target of the benchmark with the measured figure and whether it is met."""
     def get(technique, setting):
         return next(r for r in rows if r["technique"] == technique and r["setting"] == setting)
 

@@ -183,8 +183,11 @@ def int_linear(q_x: torch.Tensor, x_qp: QParams, q_w: torch.Tensor, w_qp: QParam
     3. rescale the int32 accumulator to float once per output and add the bias.
 
     ``x_qp`` must be per-tensor; ``w_qp`` per-tensor or per output channel (axis 0). On the CPU
-    step 2 is a true int32 matmul. Other devices have no integer matmul in PyTorch; there the same
-    integers are multiplied in float64, which is exact for accumulators below :math:`2^{53}`.
+    step 2 is a true int32 matmul, computed by a generic kernel (PyTorch has no BLAS for integers):
+    slower than the BLAS matmul of float32, so this function shows what an int8 layer computes,
+    not how fast one runs (``quantized.torch_int8_model`` times PyTorch's int8 kernels). Other
+    devices have no integer matmul in PyTorch; there the same integers are multiplied in float64,
+    which is exact for accumulators below :math:`2^{53}`.
     """
     if x_qp.axis is not None:
         raise ValueError(f"int_linear: x_qp.axis={x_qp.axis!r}; activations need one per-tensor scale")
