@@ -1,4 +1,5 @@
-"""Low-rank splitting: exact at full rank; the rank-r error is the Eckart-Young bound; energy rule."""
+"""Low-rank splitting: exact at full rank; the rank-r product is numpy's truncated SVD, its error the
+Eckart-Young bound, and no other rank-r matrix tried comes closer; energy rule."""
 
 import math
 
@@ -30,6 +31,20 @@ def test_rank_r_error_is_the_eckart_young_bound(rank):
     assert a.shape == (rank, 12) and b.shape == (15, rank)
     s = np.linalg.svd(w.numpy(), compute_uv=False)
     assert float(torch.linalg.norm(w - b @ a)) == pytest.approx(np.sqrt((s[rank:] ** 2).sum()), rel=1e-4)
+
+
+def test_the_product_is_numpys_truncated_svd_and_no_other_rank_r_matrix_is_closer():
+    g = torch.Generator().manual_seed(0)
+    w, r = torch.randn(20, 14, generator=g, dtype=torch.float64), 5
+    a, b = svd_factors(w, r)
+    u, s, vt = np.linalg.svd(w.numpy(), full_matrices=False)
+    np.testing.assert_allclose((b @ a).numpy(), (u[:, :r] * s[:r]) @ vt[:r], atol=1e-12)
+    best = float(torch.linalg.norm(w - b @ a))
+    for _ in range(200):  # random rank-r competitors: projections W Q Q^T and perturbed optimal factors
+        q, _ = torch.linalg.qr(torch.randn(14, r, generator=g, dtype=torch.float64))
+        assert float(torch.linalg.norm(w - w @ q @ q.T)) > best
+        noisy = (b + 0.01 * torch.randn(b.shape, generator=g, dtype=torch.float64)) @ a
+        assert float(torch.linalg.norm(w - noisy)) > best
 
 
 def test_rank_for_energy_matches_numpy():
