@@ -389,11 +389,12 @@ def plot_heatmap(matrix, ax=None, xlabel: str = "neuron j", ylabel: str = "neuro
     return ax
 
 
-def plot_pareto(cost, score, ax=None, highlight=None, xlabel: str = "parameters", ylabel: str = "test accuracy",
+def plot_pareto(cost, score, ax=None, highlight=None, xlabel: str = "parameters", *, ylabel: str,
                 title: str = "Accuracy vs size, with the Pareto front", log: bool = True):
     """Every point ``(cost, score)`` as a dot and the Pareto front (``nas.pareto_front``: nothing
     cheaper scores as well) as a staircase; ``highlight`` maps a label to one ``(cost, score)``
-    point to mark, e.g. the search's pick."""
+    point to mark, e.g. the search's pick. ``ylabel`` is required: it names the split the scores
+    come from (a front that drives a choice is drawn on validation scores)."""
     import matplotlib.pyplot as plt
 
     from .nas.pareto import pareto_front

@@ -141,7 +141,7 @@ def main(argv=None) -> int:
           f"best test accuracy in the table {frame['test_acc'].max():.4f}")
     names = [s for s in args.strategies.split(",") if s]
     start = time.perf_counter()
-    curves = compare_strategies(bench, names, args.budget, range(args.seeds), STRATEGY_OPTIONS)
+    curves = compare_strategies(bench, names, args.budget, range(args.seeds), STRATEGY_OPTIONS, metric="test_acc")
     print(f"test accuracy of the best-by-validation pick, mean ± std over {args.seeds} seeds "
           f"({time.perf_counter() - start:.0f} s):")
     checkpoints = [k for k in CHECKPOINTS if k <= args.budget]
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
         for i, (arch, record) in enumerate(zip(candidates, final.records)):
             mark = "  <- chosen by validation" if i == final.chosen else ""
             print(f"  {record['key']:44s} low-fidelity val {bench.objective(arch.to_params()):.3f} | full val "
-                  f"{record['val_acc']:.4f}  test {record['test_acc']:.4f}  {record['params']:>7,} params  "
+                  f"{record['val_acc']:.4f}  {record['params']:>7,} params  "
                   f"{record['train_seconds']:.0f} s{mark}")
         best = final.best
         print(f"  final network {best['key']}: test accuracy {best['test_acc']:.4f} on {len(data.x_test):,} test images "

@@ -146,8 +146,9 @@ def evaluate_architecture(arch: Architecture, data, recipe: Recipe = LOW_FIDELIT
 class LowFidelityObjective:
     """``params -> validation accuracy`` by training (for ``search(..., minimize=False)``).
 
-    Every evaluation's full record (``evaluate_architecture``) is kept in ``records``, so the
-    test accuracy of the pick can be read afterwards without letting it steer the search.
+    Every evaluation's record (``train_architecture``: key, validation accuracy, parameters,
+    training time; no test accuracy) is kept in ``records``. The test split is never read here:
+    it is read once, for the network finally chosen (``train_final`` / ``read_test_accuracy``).
     """
 
     def __init__(self, data, recipe: Recipe = LOW_FIDELITY, seed: int = 0, device=None, max_params: int = MAX_PARAMS):
@@ -156,7 +157,7 @@ class LowFidelityObjective:
 
     def __call__(self, params: dict) -> float:
         arch = Architecture.from_params(params)
-        record = evaluate_architecture(arch, self.data, self.recipe, self.seed, self.device, self.max_params)
+        _, record = train_architecture(arch, self.data, self.recipe, self.seed, self.device, self.max_params)
         self.records.append(record)
         return record["val_acc"]
 

@@ -118,13 +118,13 @@ def picked_accuracy(history: History, bench: TabularBenchmark, *, metric: str) -
 
 
 def compare_strategies(bench: TabularBenchmark, strategies: Iterable[str], budget: int, seeds: Iterable[int],
-                       options: Mapping[str, Mapping] | None = None, metric: str = "test_acc") -> dict[str, np.ndarray]:
+                       options: Mapping[str, Mapping] | None = None, *, metric: str) -> dict[str, np.ndarray]:
     """``{strategy: curves}`` with ``curves[i]`` the ``picked_accuracy(..., metric=metric)`` curve of
     seed ``seeds[i]``, shape ``(n_seeds, budget)``; ``options[strategy]`` are passed to its constructor.
 
-    Pass ``metric="val_acc"`` whenever the comparison drives a choice (which strategy to use, which
-    network to keep); the default ``"test_acc"`` is the benchmark-report convention of
-    ``amsearch bench nas`` (NAS-Bench-201 reports the test accuracy of each strategy's pick).
+    ``metric`` has no default: ``"val_acc"`` whenever the comparison drives a choice (which strategy
+    to use, which network to keep); ``"test_acc"`` only for a report made after the choice, the
+    convention of ``amsearch bench nas`` (NAS-Bench-201 reports the test accuracy of each strategy's pick).
     Raises ``ValueError`` for an unknown ``metric``."""
     _check_metric("compare_strategies", metric)
     options = options or {}

@@ -14,7 +14,7 @@ torch.set_num_threads(1)
 
 
 def test_summary_reads_the_checkpoints():
-    curves = compare_strategies(load_table(), ["random"], 30, range(3))
+    curves = compare_strategies(load_table(), ["random"], 30, range(3), metric="test_acc")
     row = nas.summarize(curves, (10, 30))[0]
     assert row["seeds"] == 3
     assert row["mean@10"] == np.mean(curves["random"][:, 9]) and row["std@30"] == np.std(curves["random"][:, 29])

@@ -50,12 +50,13 @@ def test_invalid_architecture_is_rejected_before_training(data):
         evaluate_architecture(Architecture(("maxpool",) * 3 + ("conv5x5",), 8, 0), data, TINY)
 
 
-def test_objective_in_a_search_records_failures_and_test_accuracy(data):
+def test_objective_in_a_search_records_failures_and_never_reads_test(data):
     objective = LowFidelityObjective(data, TINY, seed=0, device="cpu")
     history = search(objective, nas_space(), "random", budget=4, seed=5, minimize=False, progress=False)
     ok = [t for t in history if t.ok]
     assert len(objective.records) == len(ok) >= 1
     assert [r["val_acc"] for r in objective.records] == [t.value for t in ok]
+    assert not any("test_acc" in r for r in objective.records)  # the test split is read once, later
     assert all(not t.ok and "InvalidArchitecture" in t.error for t in history if not t.ok)
 
 
