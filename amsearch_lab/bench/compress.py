@@ -183,10 +183,11 @@ def int8_kernels(dense, int8, data, calib, batch):
     dense_cpu, ours_cpu = copy.deepcopy(dense).to(cpu), copy.deepcopy(int8).to(cpu)
     x, y, x_lat = data.x_test.to(cpu), data.y_test.to(cpu), data.x_test[:batch].to(cpu)
     models = {"float32": dense_cpu, "our int8 (emulated)": ours_cpu}
-    for engine in ("x86", "qnnpack"):
+    for engine in ("x86", "qnnpack"):  # qnnpack: the ARM/mobile kernels, static only (its dynamic path warns)
         if engine in torch.backends.quantized.supported_engines:
             models[f"torch.ao static ({engine})"] = torch_int8_model(dense_cpu, calib.to(cpu), engine)[0]
-            models[f"torch.ao dynamic ({engine})"] = torch_int8_model(dense_cpu, None, engine)[0]
+    if "x86" in torch.backends.quantized.supported_engines:
+        models["torch.ao dynamic (x86)"] = torch_int8_model(dense_cpu, None, "x86")[0]
     print(f"\nint8 kernels on the CPU ({torch.get_num_threads()} threads), batch of {batch}; "
           "torch.ao rows are PyTorch's kernels, a reference")
     base = None
