@@ -44,7 +44,8 @@ def describe_device(dev: torch.device | str | None = None) -> str:
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     if dev.type == "mps":
         return "mps (Apple GPU)"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"cpu ({n} thread{'' if n == 1 else 's'})"
 
 
 def _mps_available() -> bool:
