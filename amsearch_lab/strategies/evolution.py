@@ -33,8 +33,9 @@ class RegularizedEvolution(Strategy):
     """Aging evolution with tournament selection and one-dimension mutation (see the module).
 
     population   individuals kept alive (the paper's P)
-    sample_size  individuals per tournament (the paper's S); 1 = random parent, P = the best;
-                 default ``min(5, population)``
+    sample_size  individuals per tournament (the paper's S), drawn with replacement as in the
+                 paper; 1 = a random parent, P = the best with probability 1 - (1 - 1/P)^P
+                 (about 0.64 for P = 20); default ``min(5, population)``
     scale        step of a mutation on a continuous Float, as a fraction of its unit range
     """
 
