@@ -13,9 +13,11 @@ cut.py          random_mask, global_random_masks,      global_random_cut, keep_i
                 random_remaining
 lottery.py      rewind (prune_remaining above)         lottery_ticket, rewind_model, reinitialize
 structured.py   l1/activation/taylor scores, keep_top  prune_neurons (really smaller layers)
-merge.py        similarity, merge_pairs, merge         merge_neurons
+merge.py        similarity, merge_pairs, merge         merge_neurons, prune_like_merge (its baseline)
 lowrank.py      svd_factors, rank_for_energy           split_model
-quantize.py     qparams, quantize, fake_quantize, ...  (quantized.py) quantize_model, prepare_qat
+quantize.py     qparams, quantize, fake_quantize, ...  (quantized.py) quantize_model, prepare_qat,
+                FloatFormat, float_fields              cast_model; torch_int8_model (PyTorch's
+                                                       int8 kernels, a timed reference)
 measure.py      count_params, count_nonzero, stored_bytes, accuracy, latency, summary
 trained.py      trained_lenet: the trained LeNet-300-100 the lessons start from (cached in runs/)
 ==============  =====================================  =======================================
@@ -36,6 +38,7 @@ keep_if_better            history: ``[{"step", "sparsity", "value", "accepted", 
 lottery_ticket            history: ``[{"round", "sparsity", "masks", "value"}, ...]``
 prune_neurons             keep: ``{layer index: indices of the neurons kept}``
 merge_neurons             pairs: ``{layer index: [(keep, drop, c), ...]}``
+prune_like_merge          keep: ``{layer index: indices of the neurons kept}``
 split_model               ranks: ``{layer name: rank}`` of the layers split
 quantize_model            ranges: ``{layer name: (min, max)}`` of the calibrated inputs
 prepare_qat               quantizers: ``{parameter name: FakeQuantWeight}``
@@ -61,7 +64,7 @@ from .lottery import adam_fit, lottery_ticket, mask_sparsity, reinitialize, rewi
 from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_factors
 from .masks import Mask, apply_masks, masks_of, prunable_weights, remove_masks
 from .measure import accuracy, count_nonzero, count_params, latency, stored_bytes, summary
-from .merge import merge, merge_neurons, merge_pairs, similarity
+from .merge import merge, merge_neurons, merge_pairs, prune_like_merge, similarity
 from .prune import (
     global_magnitude_masks,
     global_magnitude_prune,
@@ -72,17 +75,31 @@ from .prune import (
     sparsity_schedule,
 )
 from .quantize import (
+    FLOAT_FORMATS,
+    FloatFormat,
     QParams,
     dequantize,
     fake_quantize,
     fake_quantize_ste,
+    float_fields,
+    float_format,
     int_linear,
     qparams,
     qparams_from_range,
     qrange,
     quantize,
 )
-from .quantized import FakeQuantWeight, QuantConv2d, QuantLinear, calibrate, prepare_qat, quantize_model
+from .quantized import (
+    FakeQuantWeight,
+    LowPrecision,
+    QuantConv2d,
+    QuantLinear,
+    calibrate,
+    cast_model,
+    prepare_qat,
+    quantize_model,
+    torch_int8_model,
+)
 from .structured import (
     activation_scores,
     hidden_layers,
@@ -104,12 +121,13 @@ __all__ = [
     "energy", "rank_for_energy", "svd_factors", "split_linear", "split_model",
     "Mask", "apply_masks", "masks_of", "prunable_weights", "remove_masks",
     "accuracy", "count_params", "count_nonzero", "stored_bytes", "latency", "summary",
-    "similarity", "merge_pairs", "merge", "merge_neurons",
+    "similarity", "merge_pairs", "merge", "merge_neurons", "prune_like_merge",
     "magnitude_mask", "global_magnitude_masks", "global_magnitude_prune", "sparsity_schedule", "iterative_prune",
     "prune_remaining", "layer_sensitivity",
     "QParams", "qrange", "qparams", "qparams_from_range", "quantize", "dequantize", "fake_quantize",
-    "fake_quantize_ste", "int_linear",
+    "fake_quantize_ste", "int_linear", "FloatFormat", "FLOAT_FORMATS", "float_format", "float_fields",
     "QuantLinear", "QuantConv2d", "calibrate", "quantize_model", "FakeQuantWeight", "prepare_qat",
+    "LowPrecision", "cast_model", "torch_int8_model",
     "hidden_layers", "l1_scores", "activation_scores", "taylor_scores", "neuron_scores", "keep_top",
     "neuron_masks", "shrink", "prune_neurons",
 ]
