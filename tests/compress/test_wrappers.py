@@ -14,9 +14,12 @@ from amsearch_lab.compress import (
     global_magnitude_prune,
     global_random_cut,
     iterative_prune,
+    keep_if_better,
+    lottery_ticket,
     merge_neurons,
     prepare_qat,
     prunable_weights,
+    prune_like_merge,
     prune_neurons,
     quantize_model,
     split_model,
@@ -42,7 +45,10 @@ WRAPPERS = {  # name -> (call, type of its report)
     "prune_neurons (l1)": (lambda m: prune_neurons(m, 0.5), dict),
     "prune_neurons (activation)": (lambda m: prune_neurons(m, 0.5, "activation", X), dict),
     "prune_neurons (taylor)": (lambda m: prune_neurons(m, 0.5, "taylor", X, Y), dict),
+    "keep_if_better": (lambda m: keep_if_better(m, lambda p: 0.0, steps=2, chunk=0.3), list),
+    "lottery_ticket": (lambda m: lottery_ticket(m, _one_step, rounds=2, rate=0.5, evaluate=lambda p: 0.0), list),
     "merge_neurons": (lambda m: merge_neurons(m, threshold=0.0), dict),
+    "prune_like_merge": (lambda m: prune_like_merge(m, merge_neurons(m, threshold=0.0)[1]), dict),
     "split_model": (lambda m: split_model(m, rank=2), dict),
     "quantize_model (w4 a8)": (lambda m: quantize_model(m, X, bits=4, act_bits=8), dict),
     "quantize_model (weights only)": (lambda m: quantize_model(m, bits=4, act_bits=None), dict),
@@ -80,7 +86,7 @@ def test_a_wrapper_returns_a_new_model_and_a_report_and_leaves_its_input_unchang
 
 
 @pytest.mark.parametrize("name", ["global_magnitude_prune", "global_random_cut", "iterative_prune",
-                                  "quantize_model (weights only)"])
+                                  "keep_if_better", "quantize_model (weights only)"])
 def test_a_masked_input_keeps_its_masks(name):
     """A model that already carries masks (a parametrized model) is copied faithfully too."""
     model = mlp((10, 8, 6, 3), seed=0)
