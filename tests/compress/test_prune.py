@@ -115,7 +115,7 @@ def test_layer_sensitivity_prunes_one_layer_at_a_time():
 
     def evaluate(m):
         seen.append({k: w.detach().clone() for k, w in prunable_weights(m).items()})
-        return float(m(x).sum())
+        return float(m(x).sum().detach())
 
     out = layer_sensitivity(model, [0.0, 0.5], evaluate)
     assert list(out) == ["1.weight", "3.weight"] and all(len(v) == 2 for v in out.values())
