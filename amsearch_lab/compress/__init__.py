@@ -60,9 +60,9 @@ Two building blocks take the decision as an argument and return only the new mod
 
 from .cut import global_random_cut, global_random_masks, keep_if_better, random_mask, random_neurons, random_remaining
 from .finetune import fine_tune
-from .lottery import adam_fit, lottery_ticket, mask_sparsity, reinitialize, rewind, rewind_model
+from .lottery import adam_fit, lottery_ticket, reinitialize, rewind, rewind_model
 from .lowrank import energy, rank_for_energy, split_linear, split_model, svd_factors
-from .masks import Mask, apply_masks, masks_of, prunable_weights, remove_masks
+from .masks import Mask, apply_masks, mask_sparsity, masks_of, prunable_weights, remove_masks
 from .measure import accuracy, count_nonzero, count_params, latency, stored_bytes, summary
 from .merge import merge, merge_neurons, merge_pairs, prune_like_merge, similarity
 from .prune import (

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .masks import apply_masks, masks_of, prunable_weights
+from .masks import apply_masks, mask_sparsity, masks_of, prunable_weights
 from .prune import n_to_prune, prune_remaining
 
 __all__ = ["random_mask", "global_random_masks", "global_random_cut", "random_neurons", "random_remaining",
@@ -132,9 +132,7 @@ def keep_if_better(model: nn.Module, evaluate: Callable[[nn.Module], float], ste
     best = copy.deepcopy(model)
     masks = masks_of(best) or {key: torch.ones_like(w) for key, w in prunable_weights(best).items()}
     best_value = evaluate(best)
-    n_total = sum(m.numel() for m in masks.values())
-    history = [{"step": 0, "sparsity": 1 - float(sum(m.sum() for m in masks.values())) / n_total,
-                "value": best_value, "accepted": True, "best": best_value}]
+    history = [{"step": 0, "sparsity": mask_sparsity(masks), "value": best_value, "accepted": True, "best": best_value}]
     rng = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, _CUT_STREAM]).generate_state(1)[0]))
     for step in range(1, steps + 1):
         # 1. propose a smaller model
@@ -148,6 +146,6 @@ def keep_if_better(model: nn.Module, evaluate: Callable[[nn.Module], float], ste
         accepted = value > best_value
         if accepted:
             best, masks, best_value = candidate, proposal, value
-        history.append({"step": step, "sparsity": 1 - float(sum(m.sum() for m in proposal.values())) / n_total,
+        history.append({"step": step, "sparsity": mask_sparsity(proposal),
                         "value": value, "accepted": accepted, "best": best_value})
     return best, history

@@ -30,18 +30,11 @@ import torch
 from torch import nn
 
 from ..optim import fit
-from .masks import apply_masks, prunable_weights
+from .masks import apply_masks, mask_sparsity, prunable_weights
 from .prune import prune_remaining
 
-__all__ = ["rewind", "rewind_model", "reinitialize", "lottery_ticket", "mask_sparsity", "adam_fit"]
+__all__ = ["rewind", "rewind_model", "reinitialize", "lottery_ticket", "adam_fit"]
 
-
-def mask_sparsity(masks: dict[str, torch.Tensor]) -> float:
-    """The fraction of entries that ``masks`` (``{name: 0/1 tensor}``) remove, over all tensors."""
-    if not masks:
-        raise ValueError("mask_sparsity: masks is empty")
-    n_total = sum(m.numel() for m in masks.values())
-    return 1.0 - float(sum(m.sum() for m in masks.values())) / n_total
 
 
 def rewind(initial: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

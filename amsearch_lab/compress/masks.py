@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from .layers import layer_like, set_module
 
-__all__ = ["Mask", "prunable_weights", "apply_masks", "remove_masks", "masks_of"]
+__all__ = ["Mask", "prunable_weights", "mask_sparsity", "apply_masks", "remove_masks", "masks_of"]
 
 
 class Mask(nn.Module):
@@ -36,6 +36,13 @@ def prunable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     (masked weights as the forward pass sees them). Biases are left out, as in Han et al. (2015)."""
     return {f"{name}.weight" if name else "weight": m.weight for name, m in model.named_modules()
             if isinstance(m, (nn.Linear, nn.Conv2d))}
+
+def mask_sparsity(masks: dict[str, torch.Tensor]) -> float:
+    """The fraction of entries that ``masks`` (``{name: 0/1 tensor}``) remove, over all tensors."""
+    if not masks:
+        raise ValueError("mask_sparsity: masks is empty")
+    n_total = sum(m.numel() for m in masks.values())
+    return 1.0 - float(sum(m.sum() for m in masks.values())) / n_total
 
 
 def _split(model: nn.Module, key: str, caller: str) -> tuple[nn.Module, str]:
