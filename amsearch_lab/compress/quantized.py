@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -237,23 +238,30 @@ def cast_model(model: nn.Module, dtype: torch.dtype, activations: bool = False) 
     return low, errors
 
 
+@contextmanager
+def _quantized_engine(engine: str):
+    """Plumbing: select PyTorch's quantized ``engine`` (packed int8 weights belong to one engine)
+    and silence ``torch.ao``'s deprecation warnings; the previous engine comes back afterwards."""
+    previous = torch.backends.quantized.engine
+    torch.backends.quantized.engine = engine
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*deprecated.*")
+            yield
+    finally:
+        torch.backends.quantized.engine = previous
+
+
 class _OnEngine(nn.Module):
-    """Plumbing: runs a ``torch.ao`` quantized model with its quantized engine selected (the
-    packed weights belong to one engine) and its deprecation warnings silenced."""
+    """Plumbing: runs a ``torch.ao`` quantized model on the engine it was converted for."""
 
     def __init__(self, model: nn.Module, engine: str):
         super().__init__()
         self.model, self.engine = model, engine
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        previous = torch.backends.quantized.engine
-        torch.backends.quantized.engine = self.engine
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*deprecated.*")
-                return self.model(x)
-        finally:
-            torch.backends.quantized.engine = previous
+        with _quantized_engine(self.engine):
+            return self.model(x)
 
 
 @torch.no_grad()
@@ -288,30 +296,24 @@ def torch_int8_model(model: nn.Sequential, x_calib: torch.Tensor | None = None,
         raise ValueError(f"torch_int8_model: model is a {type(model).__name__}; eager-mode fusion needs an nn.Sequential")
     if any(p.device.type != "cpu" for p in model.parameters()):
         raise ValueError("torch_int8_model: PyTorch's quantized kernels run on the CPU; move the model there first")
-    previous = torch.backends.quantized.engine
-    torch.backends.quantized.engine = engine
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*deprecated.*")
-            copied = copy.deepcopy(model).eval()
-            if x_calib is None:
-                quantized = aq.quantize_dynamic(copied, {nn.Linear: aq.per_channel_dynamic_qconfig}, dtype=torch.qint8)
-            else:
-                # 1. fuse Linear/Conv2d + ReLU, so that the ReLU's output range is the one quantized
-                pairs = [[str(i), str(i + 1)] for i in range(len(copied) - 1)
-                         if isinstance(copied[i], (nn.Linear, nn.Conv2d)) and isinstance(copied[i + 1], nn.ReLU)]
-                fused = aq.fuse_modules(copied, pairs) if pairs else copied
-                # 2. observers: min/max of the activations, per-channel symmetric weights
-                quantized = nn.Sequential(aq.QuantStub(), fused, aq.DeQuantStub())
-                quantized.qconfig = aq.QConfig(
-                    activation=aq.MinMaxObserver.with_args(dtype=torch.quint8, reduce_range=engine != "qnnpack"),
-                    weight=aq.PerChannelMinMaxObserver.with_args(dtype=torch.qint8, quant_min=-127, quant_max=127,
-                                                                 qscheme=torch.per_channel_symmetric))
-                aq.prepare(quantized, inplace=True)
-                # 3. calibrate, 4. convert to quantized modules with packed int8 weights
-                for start in range(0, len(x_calib), 1024):
-                    quantized(x_calib[start:start + 1024])
-                aq.convert(quantized, inplace=True)
-    finally:
-        torch.backends.quantized.engine = previous
+    with _quantized_engine(engine):
+        copied = copy.deepcopy(model).eval()
+        if x_calib is None:
+            quantized = aq.quantize_dynamic(copied, {nn.Linear: aq.per_channel_dynamic_qconfig}, dtype=torch.qint8)
+        else:
+            # 1. fuse Linear/Conv2d + ReLU, so that the ReLU's output range is the one quantized
+            pairs = [[str(i), str(i + 1)] for i in range(len(copied) - 1)
+                     if isinstance(copied[i], (nn.Linear, nn.Conv2d)) and isinstance(copied[i + 1], nn.ReLU)]
+            fused = aq.fuse_modules(copied, pairs) if pairs else copied
+            # 2. observers: min/max of the activations, per-channel symmetric weights
+            quantized = nn.Sequential(aq.QuantStub(), fused, aq.DeQuantStub())
+            quantized.qconfig = aq.QConfig(
+                activation=aq.MinMaxObserver.with_args(dtype=torch.quint8, reduce_range=engine != "qnnpack"),
+                weight=aq.PerChannelMinMaxObserver.with_args(dtype=torch.qint8, quant_min=-127, quant_max=127,
+                                                             qscheme=torch.per_channel_symmetric))
+            aq.prepare(quantized, inplace=True)
+            # 3. calibrate, 4. convert to quantized modules with packed int8 weights
+            for start in range(0, len(x_calib), 1024):
+                quantized(x_calib[start:start + 1024])
+            aq.convert(quantized, inplace=True)
     return _OnEngine(quantized, engine), {"engine": engine, "mode": "dynamic" if x_calib is None else "static"}
