@@ -62,3 +62,21 @@ def test_forrester_known_minimum():
     left = grid < 0.4
     assert grid[left][np.argmin(values[left])] == pytest.approx(0.14, abs=0.01)
     assert forrester(0.0) == pytest.approx(4 * np.sin(-4.0)) and forrester(1.0) == pytest.approx(16 * np.sin(8.0))
+
+
+def test_iris_cv_scores_match_scikit_learn_on_the_data_given():
+    """The oracle: scikit-learn's own cross_val_score with the same forest and folds."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from amsearch_lab.datasets import load_iris
+    from amsearch_lab.tasks import iris_cv_scores, iris_objective
+
+    X, y = load_iris()
+    params = {"n_estimators": 10, "max_depth": 2}
+    forest = RandomForestClassifier(**params, random_state=0, n_jobs=1)
+    expected = cross_val_score(forest, X[::2], y[::2], cv=StratifiedKFold(n_splits=5))
+    assert np.array_equal(iris_cv_scores(params, X[::2], y[::2]), expected)
+    assert iris_objective(params) == float(iris_cv_scores(params).mean())
+    with pytest.raises(ValueError, match="both X and y"):
+        iris_cv_scores(params, X)
