@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fidelity import resource_of
 from .storage import OK, json_default, read_records
 from .storage import plain as _plain
 
@@ -21,8 +22,17 @@ __all__ = ["Trial", "History"]
 class Trial:
     """One evaluation of the objective.
 
-    ``status`` is ``"ok"`` when the objective returned a finite number, else ``"failed"``
-    with the reason in ``error``. ``start`` is a Unix time in seconds; ``duration`` in seconds.
+    ``status`` is ``"ok"`` when the objective returned a finite number, ``"failed"`` with the
+    reason in ``error`` when it raised or returned NaN/inf, and ``"stopped"`` when a
+    multi-fidelity strategy stopped it early (``value`` is then its last finite reported value,
+    or None; the reason is in ``error``). ``start`` is a Unix time in seconds; ``duration`` in
+    seconds.
+
+    Multi-fidelity fields (``fidelity.py``; None/empty for a plain search): ``budget`` the
+    resource the trial was asked to train to, ``config`` the configuration's id (shared by every
+    job of one configuration), ``bracket`` and ``rung`` its place in the strategy's schedule,
+    ``start_step`` the step it continued from (0: trained from scratch), ``curve`` the
+    ``[step, value]`` pairs it reported (a NaN value is stored as None).
     """
 
     number: int
@@ -33,10 +43,22 @@ class Trial:
     start: float = 0.0
     duration: float = 0.0
     info: dict = field(default_factory=dict)
+    budget: float | None = None
+    config: int | None = None
+    bracket: int | None = None
+    rung: int | None = None
+    start_step: float = 0
+    curve: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def resource(self) -> float:
+        """The resource this trial spent (``fidelity.resource_of``): last reported step (or budget)
+        minus the step it continued from."""
+        return resource_of(self)
 
     def to_json(self) -> str:
         record = asdict(self)

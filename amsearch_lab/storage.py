@@ -7,7 +7,7 @@ Plumbing for ``study.py``, kept apart so the loop stays short. Three promises:
   opens the file until it returns; a second search on the same file fails at once with
   ``StorageInUse`` instead of interleaving its lines with the first one's.
 - **Every record is checked on load.** Fields, types, ``number`` equal to the line's position,
-  ``status`` one of ``ok``/``failed``, an ``ok`` trial has a finite value. Only a last line that
+  ``status`` one of ``ok``/``failed``/``stopped``, an ``ok`` trial has a finite value. Only a last line that
   lacks its newline can be a torn write (the process died while writing it); any other bad line
   is an error, never silently dropped.
 - **Values are compared in their stored form.** JSON turns a tuple into a list and cannot tell a
@@ -30,7 +30,7 @@ from filelock import FileLock, Timeout
 
 __all__ = ["StorageInUse", "lock_storage", "stored_form", "same_stored", "check_storable", "check_record"]
 
-OK, FAILED = "ok", "failed"
+OK, FAILED, STOPPED = "ok", "failed", "stopped"
 
 
 class StorageInUse(RuntimeError):
@@ -106,7 +106,8 @@ def check_storable(space) -> None:
 
 
 # -- one record ---------------------------------------------------------------------------------------
-FIELDS = {"number", "params", "value", "status", "error", "start", "duration", "info"}
+FIELDS = {"number", "params", "value", "status", "error", "start", "duration", "info",
+          "budget", "config", "bracket", "rung", "start_step", "curve"}
 
 
 def _is_real(x) -> bool:
@@ -126,8 +127,8 @@ def check_record(record, position: int) -> None:
         raise ValueError(f"number={number!r}, but this is trial {position} of the file")
     if not isinstance(record["params"], dict):
         raise ValueError(f"params={record['params']!r} must be an object")
-    if status not in (OK, FAILED):
-        raise ValueError(f"status={status!r} must be {OK!r} or {FAILED!r}")
+    if status not in (OK, FAILED, STOPPED):
+        raise ValueError(f"status={status!r} must be {OK!r}, {FAILED!r} or {STOPPED!r}")
     if status == OK and not (_is_real(value) and math.isfinite(value)):
         raise ValueError(f"value={value!r} of an ok trial must be a finite number")
     if status == FAILED and value is not None:
@@ -137,8 +138,32 @@ def check_record(record, position: int) -> None:
     for key in ("start", "duration"):
         if key in record and not (_is_real(record[key]) and math.isfinite(record[key]) and record[key] >= 0):
             raise ValueError(f"{key}={record[key]!r} must be a finite number >= 0 (seconds)")
+    if status == STOPPED and not (value is None or (_is_real(value) and math.isfinite(value))):
+        raise ValueError(f"value={value!r} of a stopped trial must be a finite number or null")
     if not isinstance(record.get("info", {}), dict):
         raise ValueError(f"info={record['info']!r} must be an object")
+    _check_fidelity(record)
+
+
+def _check_fidelity(record) -> None:
+    """The multi-fidelity fields of a record (absent in a plain search's file)."""
+    budget = record.get("budget")
+    if budget is not None and not (_is_real(budget) and math.isfinite(budget) and budget > 0):
+        raise ValueError(f"budget={budget!r} must be a positive number or null")
+    for key in ("config", "bracket", "rung"):
+        v = record.get(key)
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+            raise ValueError(f"{key}={v!r} must be an integer >= 0 or null")
+    start_step = record.get("start_step", 0)
+    if not (_is_real(start_step) and math.isfinite(start_step) and start_step >= 0):
+        raise ValueError(f"start_step={start_step!r} must be a finite number >= 0")
+    curve = record.get("curve", [])
+    if not isinstance(curve, list):
+        raise ValueError(f"curve={curve!r} must be a list of [step, value] pairs")
+    for point in curve:
+        if not (isinstance(point, list) and len(point) == 2 and _is_real(point[0]) and math.isfinite(point[0])
+                and (point[1] is None or (_is_real(point[1]) and math.isfinite(point[1])))):
+            raise ValueError(f"curve point {point!r} must be [step, value] with a finite step and a finite value or null")
 
 
 RECORD_START = '{"number": '  # how every line that ``Trial.to_json`` writes begins

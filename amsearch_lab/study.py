@@ -22,9 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .fidelity import Job, Run, TrialStopped, WaitForTrials
 from .history import History, Trial
 from .space import Space
-from .storage import FAILED, StorageInUse, check_storable, ensure_writable, lock_storage, same_stored, stored_form
+from .storage import (
+    FAILED,
+    STOPPED,
+    StorageInUse,
+    check_storable,
+    ensure_writable,
+    lock_storage,
+    same_stored,
+    stored_form,
+)
 from .storage import plain as _plain
 from .strategies import SearchExhausted, Strategy, get_strategy
 
@@ -62,6 +72,28 @@ def _as_result(raw, storable: bool) -> tuple[float, dict]:
     return _as_value(raw), info
 
 
+def takes_run(objective) -> bool:
+    """True when ``objective`` is a multi-fidelity objective ``f(params, run)`` (two required
+    positional parameters), False for a plain ``f(params)``; a ValueError for anything else."""
+    try:
+        parameters = list(inspect.signature(objective).parameters.values())
+    except (TypeError, ValueError):  # a callable without a signature (some builtins): a plain objective
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p for p in parameters if p.kind in positional and p.default is inspect.Parameter.empty]
+    if len(required) > 2 or any(p.kind == inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+                                for p in parameters):
+        raise ValueError(f"search: objective={objective!r} must take params (a plain objective) or params and "
+                         f"run (a multi-fidelity one), not {len(required)} required arguments")
+    return len(required) == 2
+
+
+def as_job(proposal) -> Job:
+    """What ``ask()`` returned, as a ``Job``: a plain strategy's ``params`` dict becomes a job
+    at the objective's full budget."""
+    return proposal if isinstance(proposal, Job) else Job(params=proposal)
+
+
 def _make_strategy(strategy, space, seed, minimize, options):
     """Build the strategy, turning every bad ``strategy``/``seed``/``options`` into a ValueError
     that names it, before anything is evaluated."""
@@ -93,12 +125,16 @@ def _make_strategy(strategy, space, seed, minimize, options):
         raise ValueError(f"search: {blamed}{strategy.__name__}: {e}") from None
 
 
-def _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks) -> list:
+def _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks, resource_budget) -> list:
     """Every plain argument of ``search`` checked up front; returns the callbacks as a list."""
     if not callable(objective):
         raise ValueError(f"search: objective={objective!r} must be a function params -> value")
     if not isinstance(budget, numbers.Integral) or isinstance(budget, bool) or budget < 0:
         raise ValueError(f"search: budget={budget!r} must be a non-negative integer")
+    if resource_budget is not None and not (isinstance(resource_budget, numbers.Real)
+                                            and not isinstance(resource_budget, bool) and 0 < resource_budget < math.inf):
+        raise ValueError(f"search: resource_budget={resource_budget!r} must be None or a positive number "
+                         f"(epochs, ...)")
     if timeout is not None and not (isinstance(timeout, numbers.Real) and not isinstance(timeout, bool)
                                     and 0 < timeout < math.inf):
         raise ValueError(f"search: timeout={timeout!r} must be a positive number of seconds")
@@ -122,15 +158,18 @@ def _replay(strategy, trials: list[Trial], path) -> None:
     resumed history holds the same Python values as an uninterrupted one."""
     for t in trials:
         try:
-            params = strategy.ask()
+            job = as_job(strategy.ask())
         except SearchExhausted:
             raise ValueError(f"search: cannot resume from {path}: the strategy has nothing left to propose at trial "
                              f"{t.number} (a smaller grid or space?). Use the same space, strategy, options "
                              f"and seed, or a new file.") from None
-        if not same_stored(stored_form(params), t.params):
+        params = job.params
+        asked = (stored_form(params), job.budget, job.config, job.bracket, job.rung)
+        if not (same_stored(asked[0], t.params) and asked[1:] == (t.budget, t.config, t.bracket, t.rung)):
             raise ValueError(
-                f"search: cannot resume from {path}: trial {t.number} was {t.params}, but this strategy and seed "
-                f"propose {stored_form(params)}. Use the same space, strategy, options and seed, or a new file."
+                f"search: cannot resume from {path}: trial {t.number} was {t.params} at budget {t.budget}, but this "
+                f"strategy and seed propose {asked[0]} at budget {job.budget}. Use the same space, strategy, options "
+                f"and seed, or a new file."
             )
         t.params = {k: _plain(v) for k, v in params.items()}
         strategy.tell(t)
@@ -184,13 +223,17 @@ def search(
     catch: bool = True,
     callbacks: Iterable[Callable[[Trial, History], None]] = (),
     options: Mapping | None = None,
+    resource_budget: float | None = None,
 ) -> History:
     """Run ``budget`` evaluations of ``objective`` proposed by ``strategy``; return the History.
 
     objective  ``params -> value``, or ``params -> (value, info)`` with ``info`` a dict of extra
                outputs kept in ``Trial.info`` (what ``GradientSearch`` reads its gradient from);
                an exception or a NaN/inf value makes a failed trial and the search goes on
-               (``catch=False`` re-raises the exception after recording it).
+               (``catch=False`` re-raises the exception after recording it). A multi-fidelity
+               objective ``(params, run) -> value`` trains up to ``run.budget`` and reports its
+               learning curve with ``run.report(step, value, state=checkpoint)``
+               (``fidelity.py``); it may return None to mean its last reported value.
     strategy   a registered name (``"random"``, ``"grid"``, ...), a Strategy class, or a built
                Strategy; ``options`` are passed to its constructor.
     storage    a JSON Lines file, locked for the whole search (a second search on the same file
@@ -198,6 +241,18 @@ def search(
                not re-run, and the search continues exactly as an uninterrupted run would have.
     timeout    seconds after which no new trial starts.
     callbacks  each called as ``cb(trial, history)`` after every trial; raise ``StopSearch`` to end.
+    resource_budget  the total resource (epochs, ...) the search may spend, summed over its
+               trials (``Trial.resource``): no trial starts once it is spent, and a multi-fidelity
+               trial is stopped at the step that spends it (status ``stopped``). ``budget`` still
+               caps the number of trials.
+
+    Multi-fidelity: a strategy's ``ask()`` may return a ``fidelity.Job`` (params, budget and the
+    configuration's id). Each job is one trial. The loop keeps, in memory, the last ``state`` each
+    configuration reported and hands it to that configuration's next job (``run.state``,
+    ``run.start``), so a promoted configuration continues rather than starts over; the trial's
+    ``start_step`` and ``resource`` record which. After each report the loop asks the strategy's
+    ``should_stop(trial)``; a stopped trial keeps its curve and is told to the strategy like any
+    other.
 
     Every argument is checked before the first evaluation (``ValueError`` naming it). Ctrl-C ends
     the search cleanly; every finished trial is kept. An error raised by the strategy itself
@@ -208,7 +263,8 @@ def search(
         space = Space(space)
     if not isinstance(space, Space):
         raise ValueError(f"search: space={space!r} must be a Space or a dict of name -> dimension")
-    callbacks = _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks)
+    callbacks = _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks, resource_budget)
+    multi_fidelity = takes_run(objective)
     strat = _make_strategy(strategy, space, seed, minimize, options)
     history, lock = History(minimize=minimize), None
     if storage is not None:
@@ -224,13 +280,38 @@ def search(
         note = strat.budget_note(budget)
         if note is not None:
             warnings.warn(f"search: {note}", stacklevel=2)
-        return _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks)
+        return _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks,
+                    multi_fidelity, resource_budget)
     finally:
         if lock is not None:
             lock.release()
 
 
-def _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks) -> History:
+def _evaluate(objective, trial: Trial, run: Run | None, storable: bool) -> Exception | None:
+    """Call the objective for ``trial`` and fill in its outcome: ok, failed or stopped. Returns
+    the objective's exception (to re-raise when ``catch=False``), else None."""
+    try:
+        raw = objective(dict(trial.params)) if run is None else objective(dict(trial.params), run)
+        if run is not None and raw is None and run.curve:  # "my value is the last one I reported"
+            raw = math.nan if run.curve[-1][1] is None else run.curve[-1][1]
+        trial.value, trial.info = _as_result(raw, storable=storable)
+        if not math.isfinite(trial.value):
+            trial.status, trial.error = FAILED, f"objective returned {trial.value}"
+            trial.value = None
+    except KeyboardInterrupt:
+        raise
+    except TrialStopped as e:  # the strategy (or the resource budget) stopped it: keep its curve
+        finite = [v for _, v in trial.curve if v is not None]
+        trial.status, trial.value = STOPPED, (finite[-1] if finite else None)
+        trial.error = run.stopped if run is not None and run.stopped else f"the objective stopped itself: {e}"
+    except Exception as e:  # noqa: BLE001 - a failing objective is data, not a crash
+        trial.status, trial.error, trial.value = FAILED, f"{type(e).__name__}: {e}", None
+        return e
+    return None
+
+
+def _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks, multi_fidelity=False,
+         resource_budget=None) -> History:
     """The loop itself: ask, evaluate, keep, tell, stop? (arguments already checked)."""
     bar = None
     if progress:
@@ -238,35 +319,54 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
 
         bar = tqdm(total=budget, initial=min(len(history), budget), desc=f"{type(strat).__name__}")
     t0 = time.time()
+    spent = sum(t.resource for t in history)  # resource spent so far (the trials of a resumed search too)
+    checkpoints = {}  # config -> (step, state): what each configuration's last job left, in memory
 
     try:
-        while len(history) < budget:
+        while len(history) < budget and (resource_budget is None or spent < resource_budget):
             if timeout is not None and time.time() - t0 > timeout:
                 break
-            # 1. ask the strategy for the next point
+            # 1. ask the strategy for the next job (a params dict, or a multi-fidelity Job)
             try:
-                params = strat.ask()
-                space.check(params)
+                job = as_job(strat.ask())
+                space.check(job.params)
             except SearchExhausted:
                 break
+            except WaitForTrials as e:  # a sequential loop has told every trial: the strategy is stuck
+                e = RuntimeError(f"{type(strat).__name__}.ask() waits for running trials, but none is running: {e}")
+                _keep_history(e, history, "the strategy's ask()")
+                raise e from None
             except Exception as e:
                 _keep_history(e, history, "the strategy's ask()")
                 raise
-            # 2. evaluate it; any failure is recorded, never lost
-            trial = Trial(number=len(history), params={k: _plain(v) for k, v in params.items()})
+            # 2. evaluate it, continuing the configuration's checkpoint if there is one; any
+            #    failure is recorded, never lost
+            trial = Trial(number=len(history), params={k: _plain(v) for k, v in job.params.items()},
+                          budget=job.budget, config=job.config, bracket=job.bracket, rung=job.rung)
+            run = None
+            if multi_fidelity:
+                start, state = checkpoints.get(job.config, (0, None))
+                if job.budget is not None and start >= job.budget:  # nothing to continue: start over
+                    start, state = 0, None
+                trial.start_step = start
+                run = Run(trial.params, budget=job.budget, start=start, state=state)
+                run.curve = trial.curve  # the trial's curve fills as the objective reports
+
+                def should_stop(step, value, trial=trial, start=start, spent=spent):
+                    if resource_budget is not None and spent + (step - start) >= resource_budget:
+                        return f"the search's resource_budget={resource_budget} is spent"
+                    trial.duration = time.time() - trial.start
+                    if strat.should_stop(trial):
+                        return f"stopped by {type(strat).__name__} at step {step}"
+                    return None
+
+                run._should_stop = should_stop
             trial.start = time.time()
-            error = None
-            try:
-                trial.value, trial.info = _as_result(objective(dict(params)), storable=history.path is not None)
-                if not math.isfinite(trial.value):
-                    trial.status, trial.error = FAILED, f"objective returned {trial.value}"
-                    trial.value = None
-            except KeyboardInterrupt:
-                raise
-            except Exception as e:  # noqa: BLE001 - a failing objective is data, not a crash
-                trial.status, trial.error, trial.value = FAILED, f"{type(e).__name__}: {e}", None
-                error = e
+            error = _evaluate(objective, trial, run, storable=history.path is not None)
             trial.duration = time.time() - trial.start
+            spent += trial.resource
+            if run is not None and run.state is not None and job.config is not None:
+                checkpoints[job.config] = (run.last_step, run.state)
             # 3. keep it, and let the strategy learn from it
             history.append(trial)
             try:
@@ -274,6 +374,8 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             except Exception as e:
                 _keep_history(e, history, "the strategy's tell()")
                 raise
+            for config in [c for c in checkpoints if not strat.may_continue(c)]:
+                del checkpoints[config]  # a configuration the strategy will never train again
             if bar is not None:
                 best = history.best
                 bar.set_postfix_str("best=" + ("-" if best is None else f"{best.value:.5g}"), refresh=False)

@@ -71,6 +71,17 @@ class Strategy:
     def tell(self, trial) -> None:
         self.trials_.append(trial)
 
+    # -- multi-fidelity hooks (``fidelity.py``); a plain strategy keeps these defaults ------------
+    def should_stop(self, trial) -> bool:
+        """Asked by the loop after each value a multi-fidelity trial reports (``trial.curve`` so far):
+        True stops the trial there. The default never stops one."""
+        return False
+
+    def may_continue(self, config) -> bool:
+        """False once configuration ``config`` will never be trained again, so the loop can drop
+        its checkpoint. The default keeps every checkpoint."""
+        return True
+
     # -- helpers shared by the strategies that learn from values ---------------------------------
     def loss(self, trial) -> float:
         """The trial's value turned into something to minimise: ``value`` or ``-value``;
