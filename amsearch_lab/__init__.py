@@ -8,16 +8,21 @@ from .datasets import load_iris, load_mnist, make_regression
 from .device import describe_device, pick_device
 from .space import Choice, Float, Int, Space
 from .strategies import (
+    ASHA,
     STRATEGIES,
     BayesianOptimization,
     GeneticSearch,
     GradientSearch,
     GreedySearch,
     GridSearch,
+    Hyperband,
+    MedianStopping,
+    ModelBasedHyperband,
     RandomSearch,
     RegularizedEvolution,
     SearchExhausted,
     Strategy,
+    SuccessiveHalving,
     get_strategy,
 )
 from .study import History, StopSearch, StorageInUse, Trial, search
@@ -29,6 +34,7 @@ __all__ = [
     "History", "StopSearch", "StorageInUse", "Trial", "search",
     "STRATEGIES", "Strategy", "SearchExhausted", "get_strategy", "BayesianOptimization", "GeneticSearch", "GradientSearch",
     "GreedySearch", "GridSearch", "RandomSearch", "RegularizedEvolution",
+    "ASHA", "Hyperband", "MedianStopping", "ModelBasedHyperband", "SuccessiveHalving",
     "load_iris", "load_mnist", "make_regression",
     "describe_device", "pick_device",
 ]

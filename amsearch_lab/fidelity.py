@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 __all__ = ["Job", "Run", "TrialStopped", "WaitForTrials", "ilog", "halving_schedule", "hyperband_brackets",
-           "as_budget", "resource_of"]
+           "as_budget", "resource_of", "check_schedule"]
 
 
 class TrialStopped(Exception):
@@ -138,7 +138,8 @@ def as_budget(x: Fraction):
     return int(x) if x.denominator == 1 else float(x)
 
 
-def _check_schedule(owner, eta, min_budget, max_budget):
+def check_schedule(owner: str, eta, min_budget, max_budget) -> None:
+    """A ValueError naming ``eta``, ``min_budget`` or ``max_budget`` when a schedule cannot use it."""
     if not (isinstance(eta, numbers.Integral) and not isinstance(eta, bool) and eta >= 2):
         raise ValueError(f"{owner}: eta={eta!r} must be an integer >= 2")
     for name, value in (("min_budget", min_budget), ("max_budget", max_budget)):
@@ -161,7 +162,7 @@ def halving_schedule(n: int, eta: int = 3, min_budget=1, max_budget=27) -> list[
     so the last rung holds between 1 and η configurations, at a budget that may stay below R
     when n is too small to need every rung.
     """
-    _check_schedule("halving_schedule", eta, min_budget, max_budget)
+    check_schedule("halving_schedule", eta, min_budget, max_budget)
     if not (isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1):
         raise ValueError(f"halving_schedule: n={n!r} must be an integer >= 1")
     r, R = Fraction(min_budget), Fraction(max_budget)
@@ -184,7 +185,7 @@ def hyperband_brackets(min_budget=1, max_budget=27, eta: int = 3) -> list[list[t
     For R = 27, η = 3 this is [[27,1],[9,3],[3,9],[1,27]], [[12,3],[4,9],[1,27]], [[6,9],[2,27]],
     [[4,27]], the paper's table; ``s_max`` is counted in integers, so R = 81 or 243 gives 5 or 6
     brackets. The budgets are exact fractions, passed on as ``int`` when whole."""
-    _check_schedule("hyperband_brackets", eta, min_budget, max_budget)
+    check_schedule("hyperband_brackets", eta, min_budget, max_budget)
     unit = Fraction(min_budget)
     R = Fraction(max_budget) / unit
     s_max = ilog(math.floor(R), eta)

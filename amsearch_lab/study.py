@@ -243,8 +243,8 @@ def search(
     callbacks  each called as ``cb(trial, history)`` after every trial; raise ``StopSearch`` to end.
     resource_budget  the total resource (epochs, ...) the search may spend, summed over its
                trials (``Trial.resource``): no trial starts once it is spent, and a multi-fidelity
-               trial is stopped at the step that spends it (status ``stopped``). ``budget`` still
-               caps the number of trials.
+               trial is stopped at the step that spends it (status ``stopped``), unless that is
+               the last step of its job's budget. ``budget`` still caps the number of trials.
 
     Multi-fidelity: a strategy's ``ask()`` may return a ``fidelity.Job`` (params, budget and the
     configuration's id). Each job is one trial. The loop keeps, in memory, the last ``state`` each
@@ -352,8 +352,9 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
                 run = Run(trial.params, budget=job.budget, start=start, state=state)
                 run.curve = trial.curve  # the trial's curve fills as the objective reports
 
-                def should_stop(step, value, trial=trial, start=start, spent=spent):
-                    if resource_budget is not None and spent + (step - start) >= resource_budget:
+                def should_stop(step, value, trial=trial, job=job, start=start, spent=spent):
+                    done = job.budget is not None and step >= job.budget  # the job's last step: let it finish
+                    if resource_budget is not None and spent + (step - start) >= resource_budget and not done:
                         return f"the search's resource_budget={resource_budget} is spent"
                     trial.duration = time.time() - trial.start
                     if strat.should_stop(trial):

@@ -4,6 +4,7 @@
 A new strategy module adds one line to it.
 """
 
+from .asha import ASHA
 from .base import SearchExhausted, Strategy
 from .bayes import BayesianOptimization
 from .evolution import RegularizedEvolution
@@ -11,6 +12,9 @@ from .genetic import GeneticSearch
 from .gradient import GradientSearch
 from .greedy import GreedySearch
 from .grid import GridSearch
+from .halving import SuccessiveHalving
+from .hyperband import Hyperband, ModelBasedHyperband
+from .median import MedianStopping
 from .random import RandomSearch
 
 STRATEGIES: dict[str, type[Strategy]] = {
@@ -21,6 +25,12 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "genetic": GeneticSearch,
     "gradient": GradientSearch,
     "evolution": RegularizedEvolution,
+    # multi-fidelity: jobs with budgets, best with an objective f(params, run) (fidelity.py)
+    "sha": SuccessiveHalving,
+    "hyperband": Hyperband,
+    "bohb": ModelBasedHyperband,
+    "asha": ASHA,
+    "median": MedianStopping,
 }
 
 
@@ -35,5 +45,6 @@ def get_strategy(name: str) -> type[Strategy]:
 __all__ = [
     "STRATEGIES", "SearchExhausted", "Strategy", "get_strategy",
     "BayesianOptimization", "GeneticSearch", "GradientSearch", "GreedySearch", "GridSearch",
-    "RandomSearch", "RegularizedEvolution",
+    "RandomSearch", "RegularizedEvolution", "ASHA", "Hyperband", "MedianStopping", "ModelBasedHyperband",
+    "SuccessiveHalving",
 ]
