@@ -141,6 +141,30 @@ class History:
                 best = t
         return best
 
+    def best_at(self, budget) -> Trial | None:
+        """The best ``ok`` trial trained to ``budget`` (its last reported step, or its budget when
+        it reported none, equals ``budget``); the earliest on ties; None when there is none. In a
+        multi-fidelity search, values at different budgets are not comparable: choose with this."""
+        best = None
+        for t in self.trials:
+            reached = t.curve[-1][0] if t.curve else t.budget
+            if t.ok and reached == budget and (best is None or self._better(t.value, best.value)):
+                best = t
+        return best
+
+    def resource_curve(self, budget) -> tuple[np.ndarray, np.ndarray]:
+        """The anytime curve of a multi-fidelity search: after each trial, the resource spent so far
+        (cumulative ``Trial.resource``) and the best value among trials trained to ``budget``
+        (NaN until the first one). Two arrays of shape (n_trials,)."""
+        spent = np.cumsum([t.resource for t in self.trials])
+        out, best = np.full(len(self.trials), np.nan), None
+        for i, t in enumerate(self.trials):
+            reached = t.curve[-1][0] if t.curve else t.budget
+            if t.ok and reached == budget and (best is None or self._better(t.value, best)):
+                best = t.value
+            out[i] = np.nan if best is None else best
+        return spent, out
+
     def best_so_far(self) -> np.ndarray:
         """Best value after each trial (NaN until the first success): the anytime curve."""
         out, best = np.full(len(self.trials), np.nan), None
@@ -151,13 +175,18 @@ class History:
         return out
 
     def to_frame(self):
-        """A pandas DataFrame: one row per trial, one column per parameter."""
+        """A pandas DataFrame: one row per trial, one column per parameter; a multi-fidelity search
+        adds budget, config, bracket, rung, start_step and resource."""
         import pandas as pd
 
+        multi_fidelity = any(t.budget is not None or t.curve for t in self.trials)
         rows = []
         for t in self.trials:
             row = {"number": t.number, **t.params, "value": t.value, "status": t.status,
                    "error": t.error, "start": t.start, "duration": t.duration}
+            if multi_fidelity:
+                row.update(budget=t.budget, config=t.config, bracket=t.bracket, rung=t.rung,
+                           start_step=t.start_step, resource=t.resource)
             rows.append(row)
         return pd.DataFrame(rows)
 
