@@ -134,7 +134,8 @@ class History:
 
     @property
     def best(self) -> Trial | None:
-        """The best ``ok`` trial (the earliest one on ties), or None when none succeeded."""
+        """The best ``ok`` trial (the earliest one on ties), or None when none succeeded. In a
+        multi-fidelity search this mixes budgets; ``best_at(budget)`` compares like with like."""
         best = None
         for t in self.trials:
             if t.ok and (best is None or self._better(t.value, best.value)):

@@ -53,8 +53,11 @@ REFERENCE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "hpo_referen
 
 
 def blackbox_strategies() -> list[str]:
-    """Every registered strategy that can search a black-box objective (``blackbox`` not False)."""
-    return [name for name, cls in STRATEGIES.items() if getattr(cls, "blackbox", True) is not False]
+    """Every registered strategy that can search a black-box objective (``blackbox`` not False),
+    except the multi-fidelity ones (``multi_fidelity = True``): they spend a budget of epochs,
+    not of evaluations, and ``bench mf`` compares them on an objective that has one."""
+    return [name for name, cls in STRATEGIES.items()
+            if getattr(cls, "blackbox", True) is not False and not getattr(cls, "multi_fidelity", False)]
 
 
 def default_options(strategy: str, space, budget: int) -> dict:

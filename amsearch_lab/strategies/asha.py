@@ -38,6 +38,8 @@ class ASHA(Strategy):
     its loss, in the order they were told.
     """
 
+    multi_fidelity = True  # asks for jobs with budgets (fidelity.Job)
+
     def __init__(self, space, seed=None, minimize=True, eta=3, min_budget=1, max_budget=27):
         super().__init__(space, seed=seed, minimize=minimize)
         check_schedule("ASHA", eta, min_budget, max_budget)

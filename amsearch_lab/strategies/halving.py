@@ -97,6 +97,8 @@ class HalvingStrategy(Strategy):
     schedule bracket ``b`` follows (``schedule(b)``) and may draw configurations its own way
     (``draw_params()``; uniform by default)."""
 
+    multi_fidelity = True  # asks for jobs with budgets (fidelity.Job)
+
     def __init__(self, space, seed=None, minimize=True):
         super().__init__(space, seed=seed, minimize=minimize)
         self.configs_: list[dict] = []  # config id -> params

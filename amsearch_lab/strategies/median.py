@@ -40,6 +40,8 @@ class MedianStopping(Strategy):
     min_step         no trial is stopped before this step
     """
 
+    multi_fidelity = True  # asks for jobs with budgets (fidelity.Job)
+
     def __init__(self, space, seed=None, minimize=True, sampler="random", sampler_options=None, max_budget=None,
                  min_trials=3, min_step=1):
         super().__init__(space, seed=seed, minimize=minimize)
