@@ -314,12 +314,14 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
          resource_budget=None) -> History:
     """The loop itself: ask, evaluate, keep, tell, stop? (arguments already checked)."""
     bar = None
-    if progress:
+    spent = sum(t.resource for t in history)  # resource spent so far (the trials of a resumed search too)
+    if progress:  # counts trials, or the resource when the search has a resource budget
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=budget, initial=min(len(history), budget), desc=f"{type(strat).__name__}")
+        total, done = (budget, len(history)) if resource_budget is None else (resource_budget, spent)
+        bar = tqdm(total=total, initial=min(done, total), desc=f"{type(strat).__name__}",
+                   unit="trial" if resource_budget is None else "step")
     t0 = time.time()
-    spent = sum(t.resource for t in history)  # resource spent so far (the trials of a resumed search too)
     checkpoints = {}  # config -> (step, state): what each configuration's last job left, in memory
 
     try:
@@ -380,7 +382,7 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             if bar is not None:
                 best = history.best
                 bar.set_postfix_str("best=" + ("-" if best is None else f"{best.value:.5g}"), refresh=False)
-                bar.update(1)
+                bar.update(1 if resource_budget is None else min(trial.resource, resource_budget - bar.n))
             if error is not None and not catch:
                 raise error
             # 4. stop?
