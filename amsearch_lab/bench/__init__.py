@@ -9,4 +9,5 @@ BENCHMARKS = {
     "train": "the MLP on MNIST: seconds per epoch (lab fit vs plain torch loop) and test accuracy",
     "compress": "LeNet-300-100 compression: accuracy, parameters, non-zeros, bytes, latency",
     "nas": "architecture search: low-fidelity speed, strategies on the tabular benchmark, full training",
+    "mf": "multi-fidelity search on MNIST: best validation accuracy for a fixed number of epochs, against Optuna",
 }
