@@ -72,10 +72,10 @@ class Bracket:
 
     def promote(self) -> bool:
         """Move to the next rung with the best configurations of this one (finite losses only,
-        ties in the order they were asked); False when none can be promoted."""
+        ties to the earlier draw); False when none can be promoted."""
         k = self.rung
         ranked = sorted((c for c in self.asked[k] if math.isfinite(self.losses[k][c])),
-                        key=lambda c: self.losses[k][c])  # sorted() is stable: ties keep the asked order
+                        key=lambda c: (self.losses[k][c], c))  # ties: the earlier draw (config ids count up)
         self.todo = ranked[:self.schedule[k + 1][0]]
         if not self.todo:
             return False
@@ -88,7 +88,8 @@ class Bracket:
     def alive(self, config: int) -> bool:
         """True while ``config`` may still be trained further in this bracket."""
         k = self.rung
-        return config in self.todo or (config in self.asked[k] and k + 1 < len(self.schedule))
+        return config in self.todo or (config in self.asked[k] and k + 1 < len(self.schedule)
+                                       and math.isfinite(self.losses[k].get(config, 0.0)))  # 0.0: not told yet
 
 
 class HalvingStrategy(Strategy):
