@@ -330,3 +330,40 @@ def test_blank_lines_binary_files_devices_and_nul_names_are_refused_by_name(tmp_
         search(quadratic, space(), "random", budget=2, storage="/dev/null", progress=False)
     with pytest.raises(ValueError, match="NUL"):
         search(quadratic, space(), "random", budget=2, storage=str(tmp_path / "a\0b"), progress=False)
+
+
+# -- multi-fidelity fields ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [({"budget": 0}, "budget=0 must be a positive number"), ({"budget": -3}, "budget=-3"),
+     ({"budget": "9"}, "budget='9'"), ({"budget": True}, "budget=True"), ({"budget": float("inf")}, "budget=inf"),
+     ({"config": -1}, "config=-1 must be an integer >= 0"), ({"config": 1.5}, "config=1.5"),
+     ({"config": True}, "config=True"), ({"bracket": "0"}, "bracket='0'"), ({"rung": 2.0}, "rung=2.0"),
+     ({"start_step": -1}, "start_step=-1 must be a finite number >= 0"), ({"start_step": "0"}, "start_step='0'"),
+     ({"start_step": None}, "start_step=None"), ({"start_step": float("nan")}, "start_step=nan"),
+     ({"curve": "1,2"}, "curve='1,2' must be a list"), ({"curve": [[1]]}, "curve point \\[1\\]"),
+     ({"curve": [1, 2]}, "curve point 1 "), ({"curve": [[1, "a"]]}, "curve point \\[1, 'a'\\]"),
+     ({"curve": [["a", 1]]}, "curve point \\['a', 1\\]"), ({"curve": [[1, float("inf")]]}, "curve point \\[1, inf\\]"),
+     ({"curve": [[float("nan"), 1]]}, "curve point \\[nan, 1\\]"), ({"curve": [[1, 0.5, 2]]}, "curve point"),
+     ({"status": "stopped", "value": "0.5"}, "value='0.5' of a stopped trial")],
+)
+def test_bad_multi_fidelity_fields_are_named(tmp_path, changes, fragment):
+    path = tmp_path / "h.jsonl"
+    stored(path)
+    rewrite(path, 2, **changes)  # json.dumps writes inf and nan as Infinity and NaN, which json.loads reads back
+    with pytest.raises(ValueError, match=f"line 3 .*{fragment}"):
+        History.load(path)
+    with pytest.raises(ValueError, match="line 3"):
+        search(quadratic, space(), "random", budget=8, seed=0, storage=path, progress=False)
+
+
+def test_multi_fidelity_fields_that_are_allowed(tmp_path):
+    path = tmp_path / "h.jsonl"
+    stored(path)
+    rewrite(path, 1, budget=2.5, config=0, bracket=3, rung=1, start_step=1.5, curve=[[2, 0.5], [2.5, None]])
+    rewrite(path, 2, status="stopped", value=None, curve=[[1, None]], error="stopped by X at step 1")
+    rewrite(path, 3, status="stopped", value=0.25, budget=None, config=None, curve=[])
+    history = History.load(path)
+    assert (history[1].budget, history[1].start_step, history[1].curve, history[1].resource) == (2.5, 1.5,
+                                                                                                [[2, 0.5], [2.5, None]], 1.0)
+    assert [t.status for t in history] == ["ok", "ok", "stopped", "stopped"] and history.best.number in (0, 1)
