@@ -18,7 +18,9 @@ One module per topic:
 - ``optimizers``: ``OptimizerPlayground``, GD, SGD and momentum on the regression loss;
 - ``compression``: ``PruningPlayground``, ``QuantizationPlayground``, ``LowRankPlayground`` and
   ``mnist_base_model``;
-- ``nas``: ``NASPlayground``, design, race and train on the tabular benchmark.
+- ``nas``: ``NASPlayground``, design, race and train on the tabular benchmark;
+- ``multi_fidelity``: ``MultiFidelityPlayground``, successive halving, Hyperband, ASHA, the median rule
+  and model-based Hyperband on synthetic learning curves, one job at a time.
 
 Every algorithm comes from the library: ``search()`` with its callbacks and ``StopSearch``, the
 strategies, ``GaussianProcess`` and the acquisition functions, ``optim``, ``compress``, ``nas``.
@@ -28,10 +30,11 @@ from ..tasks import forrester
 from .bayes import BayesOptPlayground
 from .compression import LowRankPlayground, PruningPlayground, QuantizationPlayground, mnist_base_model
 from .genetic import GeneticPlayground
+from .multi_fidelity import MultiFidelityPlayground
 from .nas import NASPlayground
 from .optimizers import OptimizerPlayground
 from .search import SearchExplorer
 
 __all__ = ["SearchExplorer", "BayesOptPlayground", "GeneticPlayground", "OptimizerPlayground",
-           "PruningPlayground", "QuantizationPlayground", "LowRankPlayground", "NASPlayground", "mnist_base_model",
-           "forrester"]
+           "PruningPlayground", "QuantizationPlayground", "LowRankPlayground", "NASPlayground", "MultiFidelityPlayground",
+           "mnist_base_model", "forrester"]
