@@ -133,6 +133,13 @@ def ilog(x, base: int) -> int:
     return k
 
 
+def exact(x) -> Fraction:
+    """A budget as an exact fraction, read as it is written: ``Fraction(0.1)`` is the binary
+    double 0.1000000000000000055..., so 8.1 / 0.1 would come out as 80.99... and lose a rung;
+    ``exact(0.1)`` is 1/10."""
+    return Fraction(str(x)) if isinstance(x, float) else Fraction(x)
+
+
 def as_budget(x: Fraction):
     """A budget as the loop passes it: an ``int`` when whole, else a ``float``."""
     return int(x) if x.denominator == 1 else float(x)
@@ -165,7 +172,7 @@ def halving_schedule(n: int, eta: int = 3, min_budget=1, max_budget=27) -> list[
     check_schedule("halving_schedule", eta, min_budget, max_budget)
     if not (isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1):
         raise ValueError(f"halving_schedule: n={n!r} must be an integer >= 1")
-    r, R = Fraction(min_budget), Fraction(max_budget)
+    r, R = exact(min_budget), exact(max_budget)
     rungs = min(ilog(n, eta), ilog(math.floor(R / r), eta)) + 1
     out, n_k = [], int(n)
     for k in range(rungs):
@@ -186,8 +193,8 @@ def hyperband_brackets(min_budget=1, max_budget=27, eta: int = 3) -> list[list[t
     [[4,27]], the paper's table; ``s_max`` is counted in integers, so R = 81 or 243 gives 5 or 6
     brackets. The budgets are exact fractions, passed on as ``int`` when whole."""
     check_schedule("hyperband_brackets", eta, min_budget, max_budget)
-    unit = Fraction(min_budget)
-    R = Fraction(max_budget) / unit
+    unit = exact(min_budget)
+    R = exact(max_budget) / unit
     s_max = ilog(math.floor(R), eta)
     brackets = []
     for s in range(s_max, -1, -1):
@@ -198,9 +205,16 @@ def hyperband_brackets(min_budget=1, max_budget=27, eta: int = 3) -> list[list[t
 
 
 def resource_of(trial) -> float:
-    """The resource a finished trial spent: its last reported step (or its budget, for a plain
-    objective) minus the step it started from; 0 when it reported nothing and had no budget."""
-    end = trial.curve[-1][0] if trial.curve else trial.budget
+    """The resource a finished trial spent: its last reported step minus the step it started
+    from. A trial that reported nothing counts its budget when it succeeded (a plain objective
+    trained to the budget it was given) and 0 when it failed (it raised before its first report;
+    the loop cannot know more) or had no budget."""
+    if trial.curve:
+        end = trial.curve[-1][0]
+    elif trial.status == "failed":
+        return 0.0
+    else:
+        end = trial.budget
     if end is None:
         return 0.0
     return float(end) - float(trial.start_step or 0)

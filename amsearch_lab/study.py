@@ -81,6 +81,9 @@ def takes_run(objective) -> bool:
         return False
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     required = [p for p in parameters if p.kind in positional and p.default is inspect.Parameter.empty]
+    if not any(p.kind in positional or p.kind == inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        raise ValueError(f"search: objective={objective!r} takes no positional argument; it must take params "
+                         f"(a plain objective) or params and run (a multi-fidelity one)")
     if len(required) > 2 or any(p.kind == inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
                                 for p in parameters):
         raise ValueError(f"search: objective={objective!r} must take params (a plain objective) or params and "

@@ -3,7 +3,8 @@ Identification and Hyperparameter Optimization", AISTATS), the bracket that Hype
 
 One *bracket* follows a schedule ``[(n_0, r_0), (n_1, r_1), ...]`` (``fidelity.halving_schedule``):
 
-1. draw ``n_0`` configurations and train each to budget ``r_0`` (rung 0);
+1. draw ``n_0`` configurations (uniformly, with replacement) and train each to budget ``r_0``
+   (rung 0);
 2. when every result of rung k is in, *promote* the ``n_{k+1}`` best of them to rung k + 1: each
    is trained on to budget ``r_{k+1}`` (from its checkpoint, when the objective leaves one);
 3. the bracket ends after its last rung; the next one starts with fresh configurations.
@@ -142,7 +143,8 @@ class HalvingStrategy(Strategy):
 
 
 class SuccessiveHalving(HalvingStrategy):
-    """Synchronous successive halving, one bracket after another (see the module).
+    """Synchronous successive halving, one bracket after another (see the module); each bracket
+    draws its configurations uniformly, with replacement.
 
     n           configurations drawn at the start of each bracket (rung 0)
     eta         reduction factor η: keep ⌈n_k / η⌉ configurations, give them η times the budget

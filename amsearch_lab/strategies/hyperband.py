@@ -65,7 +65,8 @@ class ModelBasedHyperband(Hyperband):
 
     At each new configuration: 1. with probability ``random_fraction``, or when no budget has
     ``min_points`` successful results, draw uniformly; 2. else take the largest such budget, tell
-    a fresh ``BayesianOptimization`` every result at that budget, and return its ``ask()``.
+    a fresh ``BayesianOptimization`` every result at that budget, mark every configuration
+    drawn so far as seen (so none is drawn twice by the model), and return its ``ask()``.
     """
 
     def __init__(self, space, seed=None, minimize=True, eta=3, min_budget=1, max_budget=27, min_points=None,
@@ -80,7 +81,10 @@ class ModelBasedHyperband(Hyperband):
         bo_options = dict(bo_options or {})
         if {"space", "seed", "minimize"} & set(bo_options):
             raise ValueError(f"ModelBasedHyperband: bo_options={bo_options!r} may not set space, seed or minimize")
-        BayesianOptimization(space, **bo_options)  # a bad option fails here, before any evaluation
+        try:  # a bad option fails here, before any evaluation
+            BayesianOptimization(space, **bo_options)
+        except TypeError as e:
+            raise ValueError(f"ModelBasedHyperband: bo_options={bo_options!r} rejected by BayesianOptimization: {e}") from None
         self.min_points, self.random_fraction, self.bo_options = int(min_points), float(random_fraction), bo_options
         self.model_budgets_: list = []  # the budget each new configuration's model was fitted on (None: uniform)
 
@@ -107,6 +111,10 @@ class ModelBasedHyperband(Hyperband):
         for t in self.trials_:
             if t.budget == budget:
                 bo.tell(t)
+        # the configurations drawn already, told or still training at a lower budget, count as
+        # seen: without them the model, which learns nothing new between two draws of a rung,
+        # would propose the same point again and again
+        bo.seen_.update(self.space.unit_key(self.space.encode(p)) for p in self.configs_)
         try:
             params = bo.ask()
         except SearchExhausted:  # every point of a finite space was evaluated at that budget

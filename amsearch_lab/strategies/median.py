@@ -12,9 +12,13 @@ A trial that reported only NaN has no best value and is stopped as soon as the r
 rule waits for ``min_trials`` completed trials (the median of two curves is a poor judge) and
 never stops a trial before step ``min_step``. It is a stopping rule, not a sampler: new
 configurations come from ``sampler`` (any registered strategy, random search by default), which
-is told every trial, the stopped ones as unsuccessful. Both are cheap: each completed curve's
-running averages are computed once, when it is told, and the median at step s is cached until
-the next completed trial arrives.
+is told every trial, the stopped ones as unsuccessful. Every job trains a new configuration,
+so no checkpoint is kept (``may_continue`` is False).
+
+Cost: when a completed trial is told, the running averages of every completed curve are laid
+out once on the union of their steps, a matrix (n_completed, n_steps) whose column j holds each
+curve's running average at its last step <= steps[j] (NaN before its first). ``should_stop`` is
+then one binary search and the median of one column, cached until the next completed trial.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class MedianStopping(Strategy):
             raise ValueError(f"MedianStopping: sampler_options={self.sampler_options!r} rejected by {sampler!r}: {e}") from None
         self.n_asked_ = 0
         self.completed_: list[tuple[np.ndarray, np.ndarray]] = []  # (steps, running averages) of each completed curve
+        self.steps_ = np.empty(0)  # (n_steps,): every step a completed curve reported, sorted
+        self.averages_ = np.empty((0, 0))  # (n_completed, n_steps): running average at each of steps_
         self.medians_: dict = {}  # step -> median running average, until the next completed trial
 
     def ask(self) -> Job:
@@ -79,7 +85,20 @@ class MedianStopping(Strategy):
             if points:
                 steps, losses = np.array(points).T
                 self.completed_.append((steps, np.cumsum(losses) / np.arange(1, len(losses) + 1)))
-                self.medians_.clear()
+                self._lay_out()
+
+    def _lay_out(self) -> None:
+        """Rebuild ``steps_`` and ``averages_`` from the completed curves; forget cached medians."""
+        self.steps_ = np.unique(np.concatenate([steps for steps, _ in self.completed_]))
+        rows = []
+        for steps, avg in self.completed_:
+            i = np.searchsorted(steps, self.steps_, side="right") - 1  # last own step <= each step
+            rows.append(np.where(i >= 0, avg[np.maximum(i, 0)], np.nan))
+        self.averages_ = np.array(rows)
+        self.medians_.clear()
+
+    def may_continue(self, config) -> bool:
+        return False  # every job trains a new configuration to the end or is stopped for good
 
     def _loss(self, value) -> float:
         return value if self.minimize else -value
@@ -88,9 +107,10 @@ class MedianStopping(Strategy):
         """The median over completed trials of their running average at ``step`` (loss units), or
         None while fewer than ``min_trials`` completed trials reported at or before it."""
         if step not in self.medians_:
-            averages = [avg[i] for steps, avg in self.completed_
-                        if (i := int(np.searchsorted(steps, step, side="right")) - 1) >= 0]
-            self.medians_[step] = float(np.median(averages)) if len(averages) >= self.min_trials else None
+            j = int(np.searchsorted(self.steps_, step, side="right")) - 1  # the column of step
+            column = self.averages_[:, j] if j >= 0 else np.empty(0)
+            column = column[~np.isnan(column)]  # curves that had reported by then
+            self.medians_[step] = float(np.median(column)) if len(column) >= self.min_trials else None
         return self.medians_[step]
 
     def should_stop(self, trial) -> bool:
