@@ -27,9 +27,16 @@ The objective of a multi-fidelity search takes a second argument, a ``Run``::
 positional parameters gets a ``Run``; one with a single parameter is called as ``objective(params)``
 at every budget, as before (its value is then the same at every budget).
 
-This module also holds the integer arithmetic of the schedules (``ilog``, ``halving_schedule``,
-``hyperband_brackets``): a floating ``log(243, 3)`` is 4.999..., whose floor silently drops
-a rung or a whole bracket, so every count here is computed with integers.
+This module also holds the arithmetic of the schedules (``ilog``, ``halving_schedule``,
+``hyperband_brackets``), which avoids three pitfalls of popular tools:
+
+- a floating ``log(243, 3)`` is 4.999..., whose floor silently drops a rung or a whole bracket:
+  every count here is an integer, and every budget an exact fraction (``exact(0.1)`` is 1/10);
+- a bracket chosen by hashing a trial's name (``hash()`` changes from one process to the next)
+  makes a seeded run prune differently each time: here the schedule depends only on the
+  options, and which job goes where only on the order of ``ask()`` calls;
+- the budgets are options (``min_budget``, ``max_budget``), never an "auto" guess made from the
+  first trial that happens to finish.
 """
 
 from __future__ import annotations
