@@ -10,7 +10,7 @@ import pytest
 
 from amsearch_lab import search, widgets
 from amsearch_lab.curves import SyntheticCurves
-from amsearch_lab.widgets.multi_fidelity import config_curves, rung_table
+from amsearch_lab.widgets.multi_fidelity import best_final, config_curves, rung_table
 
 
 def test_playground_reproduces_search_and_steps_through_it():
@@ -74,3 +74,13 @@ def test_rung_table_of_an_empty_history_and_bad_strategy():
         widgets.MultiFidelityPlayground(eta=3, max_budget=16)
     with pytest.raises(ValueError, match="eta"):
         widgets.MultiFidelityPlayground(eta=1)
+
+
+@pytest.mark.parametrize("crossing", [0.0, 1.0, 2.5])
+def test_best_final_matches_a_numerical_minimum(crossing):
+    from scipy.optimize import minimize
+
+    curves = SyntheticCurves(crossing=crossing)
+    f = lambda z: curves.final({"x": float(z[0]), "y": float(z[1])})  # noqa: E731
+    found = min(minimize(f, start, bounds=[(0, 1), (0, 1)]).fun for start in ([0.5, 0.5], [0.1, 0.9], [0.9, 0.1]))
+    assert best_final(curves) == pytest.approx(found, abs=1e-6)
