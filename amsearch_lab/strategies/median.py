@@ -16,9 +16,11 @@ is told every trial, the stopped ones as unsuccessful. Every job trains a new co
 so no checkpoint is kept (``may_continue`` is False).
 
 Cost: when a completed trial is told, the running averages of every completed curve are laid
-out once on the union of their steps, a matrix (n_completed, n_steps) whose column j holds each
-curve's running average at its last step <= steps[j] (NaN before its first). ``should_stop`` is
-then one binary search and the median of one column, cached until the next completed trial.
+out on the union of their steps, a matrix (n_completed, n_steps) whose column j holds each
+curve's running average at its last step <= steps[j] (NaN before its first), and the median of
+every column is taken at once. ``should_stop`` is then one binary search and a look-up: most of
+its calls come from trials stopped after a few steps, between two completed trials, so a
+median computed on demand and cached would mostly be computed.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class MedianStopping(Strategy):
         self.completed_: list[tuple[np.ndarray, np.ndarray]] = []  # (steps, running averages) of each completed curve
         self.steps_ = np.empty(0)  # (n_steps,): every step a completed curve reported, sorted
         self.averages_ = np.empty((0, 0))  # (n_completed, n_steps): running average at each of steps_
-        self.medians_: dict = {}  # step -> median running average, until the next completed trial
+        self.medians_ = np.empty(0)  # (n_steps,): median of each column over the curves that reached it
+        self.counts_ = np.empty(0, dtype=int)  # (n_steps,): how many curves had reported by each step
 
     def ask(self) -> Job:
         params = self.sampler_.ask()
@@ -95,7 +98,8 @@ class MedianStopping(Strategy):
             i = np.searchsorted(steps, self.steps_, side="right") - 1  # last own step <= each step
             rows.append(np.where(i >= 0, avg[np.maximum(i, 0)], np.nan))
         self.averages_ = np.array(rows)
-        self.medians_.clear()
+        self.counts_ = np.sum(~np.isnan(self.averages_), axis=0)
+        self.medians_ = np.nanmedian(self.averages_, axis=0)  # no column is all NaN: its step is some curve's
 
     def may_continue(self, config) -> bool:
         return False  # every job trains a new configuration to the end or is stopped for good
@@ -106,12 +110,10 @@ class MedianStopping(Strategy):
     def median_at(self, step) -> float | None:
         """The median over completed trials of their running average at ``step`` (loss units), or
         None while fewer than ``min_trials`` completed trials reported at or before it."""
-        if step not in self.medians_:
-            j = int(np.searchsorted(self.steps_, step, side="right")) - 1  # the column of step
-            column = self.averages_[:, j] if j >= 0 else np.empty(0)
-            column = column[~np.isnan(column)]  # curves that had reported by then
-            self.medians_[step] = float(np.median(column)) if len(column) >= self.min_trials else None
-        return self.medians_[step]
+        j = int(np.searchsorted(self.steps_, step, side="right")) - 1  # the column of step
+        if j < 0 or self.counts_[j] < self.min_trials:
+            return None
+        return float(self.medians_[j])
 
     def should_stop(self, trial) -> bool:
         step = trial.curve[-1][0]
