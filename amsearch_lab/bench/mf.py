@@ -2,6 +2,7 @@
 
 ``python -m amsearch_lab.bench mf [--seeds 5] [--resource-budget 540] [--strategies sha,asha]
 [--n-train 5000] [--n-val N] [--max-epochs 27] [--eta 3] [--device cpu] [--plot curves.png] [--csv runs.csv]``
+(``--from-csv runs.csv`` prints the figures of saved rows without training)
 
 The workload is ``curves.MnistMLP`` (``MnistMLP.space()``: lr, momentum, batch size, width):
 trained on the first ``--n-train`` training images, scored each epoch on the validation split
@@ -29,7 +30,8 @@ Strategies (η = ``--eta``, smallest budget 1 epoch, largest R):
 What is measured, per strategy and seed (``run_one``):
 
 - ``best_val``: the best validation accuracy among the configurations trained to all R epochs
-  (``ok`` trials whose last reported step is R); the *pick* is the first trial with that value;
+  (``ok`` trials whose last reported step is R); the *pick* is the first trial with that value
+  (accuracies are rounded to 6 decimals, which leaves k / 10,000 exact);
 - ``test_acc``: the pick's accuracy on the 10,000 test images, read once per run, at the end.
   The objective keeps a reference to the checkpoint (``run.state``) of the best full-length
   configuration so far, so nothing is retrained and no other configuration ever sees the test;
@@ -66,7 +68,7 @@ from ..study import search
 from .hpo import Timed
 
 __all__ = ["STRATEGY_NAMES", "REFERENCE_PATH", "COLUMNS", "TimedMF", "make_strategy", "run_one", "run_mf",
-           "anytime_median", "summarize", "load_reference", "goals", "format_table", "main"]
+           "anytime_median", "summarize", "load_reference", "goals", "format_table", "report", "main"]
 
 STRATEGY_NAMES = ("random-full", "sha", "hyperband", "bohb", "asha", "median", "median+bayes")
 FULL_FIDELITY = "random-full"
@@ -155,8 +157,9 @@ def run_one(name: str, bench: MnistMLP, resource_budget: float = 540, eta: int =
     found = pick["state"] is not None
     row = {
         "strategy": name, "seed": bench.seed,
-        "best_val": pick["value"] if found else math.nan,
-        "test_acc": bench.test_accuracy(pick["state"]) if found else math.nan,  # the one look at the test split
+        # accuracies are float32 fractions k / n_val: 6 decimals drop the float32 noise (0.9538999795 -> 0.9539)
+        "best_val": round(pick["value"], 6) if found else math.nan,
+        "test_acc": round(bench.test_accuracy(pick["state"]), 6) if found else math.nan,  # the one look at the test
         **{k: (pick["params"] or {}).get(k) for k in space.dimensions},
         "epochs": spent, "configs": len({t.config for t in history}), "completed": len(completed),
         "trials": len(history), "stopped": sum(t.status == "stopped" for t in history), "seconds": seconds,
@@ -334,54 +337,19 @@ def plot_curves(curves: dict, resource_budget: float, path) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amsearch_lab.bench mf", description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds 0..N-1 (default 5)")
-    parser.add_argument("--resource-budget", type=int, default=DEFAULTS["resource_budget"],
-                        help="epochs per search, a hard cap (default 540)")
-    parser.add_argument("--strategies", default=",".join(STRATEGY_NAMES),
-                        help=f"comma-separated names from {', '.join(STRATEGY_NAMES)} (default: all)")
-    parser.add_argument("--n-train", type=int, default=DEFAULTS["n_train"], help="training images (default 5000)")
-    parser.add_argument("--n-val", type=int, default=DEFAULTS["n_val"],
-                        help="validation images (default: all 10,000)")
-    parser.add_argument("--max-epochs", type=int, default=DEFAULTS["max_epochs"], help="R, epochs of a full training")
-    parser.add_argument("--eta", type=int, default=DEFAULTS["eta"], help="reduction factor η (default 3)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"], help="where to train (default cpu)")
-    parser.add_argument("--plot", default=None, metavar="PATH", help="save the anytime curves to this image")
-    parser.add_argument("--csv", default=None, metavar="PATH", help="write one row per strategy and seed here")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds={args.seeds} must be >= 1")
-    strategies = args.strategies.split(",")
-    settings = {"resource_budget": args.resource_budget, "n_train": args.n_train, "n_val": args.n_val,
-                "max_epochs": args.max_epochs, "eta": args.eta}
-
-    from ..device import describe_device
-
-    print(f"mf benchmark: MnistMLP (n_train {args.n_train}, n_val {args.n_val or 10_000}, R = {args.max_epochs} "
-          f"epochs, η = {args.eta}), {args.resource_budget} epochs per run, seeds 0..{args.seeds - 1}, "
-          f"{describe_device(args.device)}; strategies {strategies}", flush=True)
-
-    def save(frame):
-        if args.csv:
-            Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(args.csv, index=False)
-
-    t0 = time.perf_counter()
-    try:
-        frame, curves = run_mf(strategies, range(args.seeds), device=args.device, progress=True, on_row=save,
-                               **settings)
-    except ValueError as e:
-        parser.error(str(e))
-    summary = summarize(frame)
-    print(f"\nbest val = validation accuracy of the best configuration trained to all {args.max_epochs} epochs "
-          f"(median [IQR] over seeds); test = that pick's test accuracy, read once per run; epochs, configs, "
-          f"to R (configurations trained to {args.max_epochs}), trials, wall s: medians; ask+tell ms/job: mean "
-          f"per job, stop µs/step: median per should_stop call (both per run, median over seeds)\n")
-    print(format_table(summary))
-
+def report(frame, settings=DEFAULTS) -> None:
+    """Print the figures of per-seed rows ``frame`` (columns ``COLUMNS``) measured with ``settings``
+    (the keys of ``DEFAULTS``): the table, Optuna's rows when the settings are the defaults and
+    ``datasets/mf_reference.csv`` exists, the ranking by median best val, and the goals."""
     import pandas as pd
 
+    R = settings["max_epochs"]
+    summary = summarize(frame)
+    print(f"\nbest val = validation accuracy of the best configuration trained to all {R} epochs "
+          f"(median [IQR] over seeds); test = that pick's test accuracy, read once per run; epochs, configs, "
+          f"to R (configurations trained to {R}), trials, wall s: medians; ask+tell ms/job: mean "
+          f"per job, stop µs/step: median per should_stop call (both per run, median over seeds)\n")
+    print(format_table(summary))
     reference, both = None, summary
     if settings == DEFAULTS and REFERENCE_PATH.exists():
         reference, version = load_reference()
@@ -402,6 +370,62 @@ def main(argv=None) -> int:
     for goal, holds, figures in goals(summary, reference):
         verdict = "not checked" if holds is None else ("holds" if holds else "does NOT hold")
         print(f"  {goal}: {verdict} ({figures})")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amsearch_lab.bench mf", description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds 0..N-1 (default 5)")
+    parser.add_argument("--resource-budget", type=int, default=DEFAULTS["resource_budget"],
+                        help="epochs per search, a hard cap (default 540)")
+    parser.add_argument("--strategies", default=",".join(STRATEGY_NAMES),
+                        help=f"comma-separated names from {', '.join(STRATEGY_NAMES)} (default: all)")
+    parser.add_argument("--n-train", type=int, default=DEFAULTS["n_train"], help="training images (default 5000)")
+    parser.add_argument("--n-val", type=int, default=DEFAULTS["n_val"],
+                        help="validation images (default: all 10,000)")
+    parser.add_argument("--max-epochs", type=int, default=DEFAULTS["max_epochs"], help="R, epochs of a full training")
+    parser.add_argument("--eta", type=int, default=DEFAULTS["eta"], help="reduction factor η (default 3)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"], help="where to train (default cpu)")
+    parser.add_argument("--plot", default=None, metavar="PATH", help="save the anytime curves to this image")
+    parser.add_argument("--csv", default=None, metavar="PATH", help="write one row per strategy and seed here")
+    parser.add_argument("--from-csv", default=None, metavar="PATH",
+                        help="train nothing: print the figures of rows saved by --csv (give the settings they "
+                             "were measured with)")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds={args.seeds} must be >= 1")
+    strategies = args.strategies.split(",")
+    settings = {"resource_budget": args.resource_budget, "n_train": args.n_train, "n_val": args.n_val,
+                "max_epochs": args.max_epochs, "eta": args.eta}
+    if args.from_csv:
+        if args.plot or args.csv:
+            parser.error("--from-csv prints saved rows: --plot and --csv need a run")
+        import pandas as pd
+
+        frame = pd.read_csv(args.from_csv)
+        if list(frame.columns) != COLUMNS:
+            parser.error(f"--from-csv={args.from_csv!r} has the columns {list(frame.columns)}, not {COLUMNS}")
+        print(f"mf benchmark: rows read from {args.from_csv} (seeds {sorted(set(frame['seed']))})")
+        report(frame, settings)
+        return 0
+
+    from ..device import describe_device
+
+    print(f"mf benchmark: MnistMLP (n_train {args.n_train}, n_val {args.n_val or 10_000}, R = {args.max_epochs} "
+          f"epochs, η = {args.eta}), {args.resource_budget} epochs per run, seeds 0..{args.seeds - 1}, "
+          f"{describe_device(args.device)}; strategies {strategies}", flush=True)
+
+    def save(frame):
+        if args.csv:
+            Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(args.csv, index=False)
+
+    t0 = time.perf_counter()
+    try:
+        frame, curves = run_mf(strategies, range(args.seeds), device=args.device, progress=True, on_row=save,
+                               **settings)
+    except ValueError as e:
+        parser.error(str(e))
+    report(frame, settings)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     if args.csv:
         print(f"per-seed rows saved to {args.csv}")
