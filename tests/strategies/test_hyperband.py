@@ -23,6 +23,8 @@ from amsearch_lab import search
 from amsearch_lab.curves import SyntheticCurves
 from amsearch_lab.strategies import Hyperband, ModelBasedHyperband
 
+from .test_halving import rungs_of
+
 SPACE = SyntheticCurves.space()
 OPTIMUM = np.array([0.3, 0.7])  # of SyntheticCurves: limit = (x − 0.3)² + (y − 0.7)² / 2
 CHEAP_BO = {"n_candidates": 256, "n_local": 2}  # a faster acquisition search, same model
@@ -32,15 +34,6 @@ PAPER = [[(27, 1), (9, 3), (3, 9), (1, 27)], [(12, 3), (4, 9), (1, 27)], [(6, 9)
 # r = 2, R = 18, η = 3: R/r = 9, s_max = 2, B/R = 3; s = 2: n = ⌈3·9/3⌉ = 9 at 18/9 = 2; s = 1: n = ⌈3·3/2⌉ = 5
 # at 6, ⌊5/3⌋ = 1 at 18; s = 0: n = 3 at 18
 BY_HAND = [[(9, 2), (3, 6), (1, 18)], [(5, 6), (1, 18)], [(3, 18)]]
-
-
-def bracket_trials(history, b):
-    """The trials of bracket ``b`` as ``[[rung 0], [rung 1], ...]``, in the order they ran."""
-    rungs = {}
-    for t in history:
-        if t.bracket == b:
-            rungs.setdefault(t.rung, []).append(t)
-    return [rungs[k] for k in sorted(rungs)]
 
 
 def continued_cost(schedule):
@@ -69,7 +62,7 @@ def test_one_cycle_of_jobs_follows_the_brackets_and_starts_again(min_budget, max
     assert brackets == sorted(brackets) and set(brackets) == set(range(len(table) + 1))  # counts 0, 1, ...
     for b in range(len(table) + 1):
         schedule = table[b % len(table)]
-        rungs = bracket_trials(history, b)
+        rungs = rungs_of(history, b)
         assert [(len(r), {t.budget for t in r}) for r in rungs] == [(n, {r}) for n, r in schedule]
         assert sum(t.resource for t in history if t.bracket == b) == continued_cost(schedule)
         for k in range(len(rungs) - 1):  # rung k + 1 = the top of rung k (values ranked here)
