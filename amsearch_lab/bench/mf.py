@@ -104,6 +104,9 @@ def make_strategy(name: str, space, seed: int, max_epochs: int = 27, eta: int = 
     from 1 to ``max_epochs`` epochs and reduction factor ``eta`` (see the module). Raises
     ValueError for an unknown name or a schedule the strategy rejects."""
     check_schedule("bench mf", eta, 1, max_epochs)  # before ilog, which would name its own argument
+    if eta ** ilog(max_epochs, eta) != max_epochs:  # else Hyperband's and ASHA's rungs fall between epochs
+        raise ValueError(f"bench mf: max_epochs={max_epochs!r} must be a power of eta={eta!r} (e.g. {eta ** 3}), so "
+                         f"that every rung's budget R η^-k is a whole number of epochs")
     common = {"seed": seed, "minimize": False}
     schedule = {"eta": eta, "min_budget": 1, "max_budget": max_epochs}
     if name == "random-full":

@@ -2,8 +2,12 @@
 Hyperparameter Tuning", MLSys; Algorithm 2, the promotion variant).
 
 Rungs k = 0..K train to budgets r_k = R η^{k-K} (K = ⌊log_η (R / r_min)⌋, the rungs of
-Hyperband's most aggressive bracket). ASHA never waits for a rung to fill. Whenever a worker is
-free (``ask()``):
+Hyperband's most aggressive bracket). The budgets are exact fractions of R; they are whole numbers
+only when R / r_min is a power of η (R = 27 or 81 for η = 3, not 16), so an objective that trains
+whole epochs needs such an R: with R = 16, η = 3 the rungs would be 16/9 and 16/3 epochs, which
+such an objective rejects (every job of those rungs fails).
+
+ASHA never waits for a rung to fill. Whenever a worker is free (``ask()``):
 
 1. look for a promotion, from the top rung down: in rung k (k < K), the configurations in the
    top ⌊n_k / η⌋ of the n_k results told so far that have not been promoted yet; promote the best
