@@ -11,11 +11,13 @@ budget r = R η^{-s}, with about the same total budget B = (s_max + 1) R each:
     s_max = ⌊log_η (R / r_min)⌋,   n = ⌈(s_max + 1) η^s / (s + 1)⌉,   rung i: ⌊n η^{-i}⌋ at r η^i
 
 For R = 27, η = 3: [[27,1],[9,3],[3,9],[1,27]], [[12,3],[4,9],[1,27]], [[6,9],[2,27]],
-[[4,27]]. The last bracket (s = 0) is plain random search at full budget. The budgets are exact
-fractions of R; they are whole numbers only when R / r_min is a power of η (R = 27 or 81 for η = 3,
-not 16), so an objective that trains whole epochs needs such an R: with R = 16, η = 3 the rungs
-would be 16/9 and 16/3 epochs, which such an objective rejects (every job of those rungs fails). After it the cycle
+[[4,27]]. The last bracket (s = 0) is plain random search at full budget. After it the cycle
 starts again. Configurations are drawn uniformly, with replacement.
+
+The budgets are exact fractions of R; they are whole numbers only when R / r_min is a power of η
+(R = 27 or 81 for η = 3, not 16), so an objective that trains whole epochs needs such an R: with
+R = 16, η = 3 the rungs would be 16/9 and 16/3 epochs, which such an objective rejects (every job
+of those rungs fails).
 
 ``ModelBasedHyperband`` keeps the schedule and changes one thing: a new configuration is drawn
 from a Bayesian optimizer (``bayes.py``: a GP and expected improvement) fitted on the results of
