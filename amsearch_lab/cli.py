@@ -77,7 +77,14 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def _blackbox_names() -> list[str]:
-    return [name for name, cls in STRATEGIES.items() if getattr(cls, "blackbox", True) is not False]
+    """The strategies the CLI runs: black-box ones for the built-in tasks, which are plain
+    objectives (a multi-fidelity strategy needs an objective that trains to a budget)."""
+    return [name for name, cls in STRATEGIES.items()
+            if getattr(cls, "blackbox", True) is not False and not getattr(cls, "multi_fidelity", False)]
+
+
+MULTI_FIDELITY_NOTE = ("needs a multi-fidelity objective f(params, run) that trains to a budget, which no built-in "
+                       "task is; see `python -m amsearch_lab.bench mf` and lesson 13")
 
 
 def _cmd_tasks(_args) -> int:
@@ -92,6 +99,8 @@ def _cmd_strategies(_args) -> int:
         line = f"{name:10s} {cls.__name__:22s} {_first_doc_line(cls)}"
         if getattr(cls, "blackbox", True) is False:
             line += " [not here: needs a differentiable objective, which no built-in task is; see amsearch_lab.hypergrad]"
+        elif getattr(cls, "multi_fidelity", False):
+            line += f" [not here: {MULTI_FIDELITY_NOTE}]"
         print(line)
     return 0
 
@@ -109,6 +118,9 @@ def _build_strategy(args, space, minimize: bool):
             f"hypergradient with its value) and every built-in task is a black box; run it from Python on "
             f"amsearch_lab.hypergrad.regression_hypergrad_task() (lesson 06), or choose one of: "
             f"{', '.join(_blackbox_names())}")
+    if getattr(cls, "multi_fidelity", False):
+        raise UsageError(f"--strategy {args.strategy} {MULTI_FIDELITY_NOTE}; or choose one of: "
+                         f"{', '.join(_blackbox_names())}")
     options = {}
     if args.options is not None:
         try:
