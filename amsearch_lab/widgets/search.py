@@ -76,7 +76,9 @@ class SearchExplorer(_Playground):
                  view: str = "trials 2-D", threaded: bool | None = None):
         super().__init__()
         get_task(task)  # a clear error for an unknown name
-        names = [n for n, cls in STRATEGIES.items() if getattr(cls, "blackbox", True)]
+        # the built-in tasks are plain objectives: multi-fidelity strategies have their own playground
+        names = [n for n, cls in STRATEGIES.items()
+                 if getattr(cls, "blackbox", True) and not getattr(cls, "multi_fidelity", False)]
         if strategy not in names:
             raise ValueError(f"SearchExplorer: strategy={strategy!r} must be one of {names}")
         if view not in VIEWS:
