@@ -27,10 +27,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from .fidelity import Run, WaitForTrials
-from .history import Trial
+from .fidelity import WaitForTrials
 from .strategies import SearchExhausted, Strategy
-from .study import _evaluate, as_job, takes_run
+from .study import Checkpoints, _evaluate, as_job, takes_run
 
 __all__ = ["CurveMemo", "simulate_workers", "idle_fraction"]
 
@@ -180,8 +179,8 @@ def simulate_workers(strategy: Strategy, objective: Callable, n_workers: int = 4
         raise ValueError(f"simulate_workers: max_jobs={max_jobs!r} must be an integer >= 1")
 
     free = list(range(n_workers))  # a heap of free workers' ids
-    running = []  # a heap of (end, number, worker, trial, config, last step, state)
-    checkpoints = {}  # config -> (step, state), as in search()
+    running = []  # a heap of (end, number, worker, trial, config, run)
+    checkpoints = Checkpoints()  # what each configuration's last job left, as in search()
     clock, committed, rows, number = 0.0, 0.0, [], 0
     while True:
         # 1. every free worker asks for a job, until the budget is spent or the strategy waits
@@ -196,38 +195,21 @@ def simulate_workers(strategy: Strategy, objective: Callable, n_workers: int = 4
             except SearchExhausted:
                 break
             strategy.space.check(job.params)
-            trial = Trial(number=number, params=dict(job.params), budget=job.budget, config=job.config,
-                          bracket=job.bracket, rung=job.rung, start=clock)
-            start, state = checkpoints.get(job.config, (0, None))
-            if job.budget is not None and start >= job.budget:  # nothing to continue: start over
-                start, state = 0, None
-            trial.start_step = start
-            run = Run(trial.params, budget=job.budget, start=start, state=state)
-            run.curve = trial.curve
-
-            def should_stop(step, value, trial=trial, job=job, start=start, spent=committed):
-                done = job.budget is not None and step >= job.budget
-                if spent + (step - start) >= resource_budget and not done:
-                    return f"the resource_budget={resource_budget} is spent"
-                return f"stopped by {type(strategy).__name__} at step {step}" if strategy.should_stop(trial) else None
-
-            run._should_stop = should_stop
+            trial, run = checkpoints.start(job, number, strategy, committed, resource_budget)
+            trial.start = clock
             _evaluate(objective, trial, run, storable=False)
             committed += trial.resource
             trial.duration = _seconds_per_step(seconds_per_step, trial.params) * trial.resource
             worker = heapq.heappop(free)
-            heapq.heappush(running, (clock + trial.duration, number, worker, trial, job.config, run.last_step,
-                                     run.state))
+            heapq.heappush(running, (clock + trial.duration, number, worker, trial, job.config, run))
             number += 1
         if not running:
             break
         # 2. the next job to end frees its worker, and the strategy hears its result
-        clock, _, worker, trial, config, last_step, state = heapq.heappop(running)
-        if state is not None and config is not None:
-            checkpoints[config] = (last_step, state)
+        clock, _, worker, trial, config, run = heapq.heappop(running)
+        checkpoints.keep(config, run)
         strategy.tell(trial)
-        for c in [c for c in checkpoints if not strategy.may_continue(c)]:
-            del checkpoints[c]
+        checkpoints.forget(strategy)
         rows.append({"worker": worker, "start": trial.start, "end": clock, "config": trial.config,
                      "bracket": trial.bracket, "rung": trial.rung, "budget": trial.budget,
                      "start_step": trial.start_step, "resource": trial.resource, "value": trial.value,

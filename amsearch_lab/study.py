@@ -290,6 +290,54 @@ def search(
             lock.release()
 
 
+class Checkpoints:
+    """Plumbing of a multi-fidelity search: what each configuration's last job left, ``config ->
+    (step, state)`` in memory, and how the next job starts from it. ``search()`` uses it, and so
+    does ``simulate.simulate_workers``, so both start, stop and continue jobs alike."""
+
+    def __init__(self):
+        self.saved: dict = {}
+
+    def start(self, job: Job, number: int, strategy: Strategy, spent: float, resource_budget, multi_fidelity=True):
+        """The trial of ``job`` (number ``number``) and, for a multi-fidelity objective, the ``Run``
+        it trains with: it continues the configuration's checkpoint unless that is already at or
+        past the job's budget, and after each report it stops the job when ``resource_budget``
+        (``spent`` before it) is reached at a step that is not the job's last, or when
+        ``strategy.should_stop(trial)`` says so. Returns ``(trial, run)``, ``run`` None for a
+        plain objective."""
+        trial = Trial(number=number, params={k: _plain(v) for k, v in job.params.items()},
+                      budget=job.budget, config=job.config, bracket=job.bracket, rung=job.rung)
+        if not multi_fidelity:
+            return trial, None
+        start, state = self.saved.get(job.config, (0, None))
+        if job.budget is not None and start >= job.budget:  # nothing to continue: start over
+            start, state = 0, None
+        trial.start_step = start
+        run = Run(trial.params, budget=job.budget, start=start, state=state)
+        run.curve = trial.curve  # the trial's curve fills as the objective reports
+
+        def should_stop(step, value):
+            done = job.budget is not None and step >= job.budget  # the job's last step: let it finish
+            if resource_budget is not None and spent + (step - start) >= resource_budget and not done:
+                return f"the search's resource_budget={resource_budget} is spent"
+            if strategy.should_stop(trial):
+                return f"stopped by {type(strategy).__name__} at step {step}"
+            return None
+
+        run._should_stop = should_stop
+        return trial, run
+
+    def keep(self, config, run: Run | None) -> None:
+        """Keep the state ``run`` ended with as ``config``'s checkpoint (nothing for a plain objective)."""
+        if run is not None and run.state is not None and config is not None:
+            self.saved[config] = (run.last_step, run.state)
+
+    def forget(self, strategy: Strategy) -> None:
+        """Drop the checkpoints of the configurations ``strategy`` will never train again."""
+        for config in [c for c in self.saved if not strategy.may_continue(c)]:
+            del self.saved[config]
+
+
 def _evaluate(objective, trial: Trial, run: Run | None, storable: bool) -> Exception | None:
     """Call the objective for ``trial`` and fill in its outcome: ok, failed or stopped. Returns
     the objective's exception (to re-raise when ``catch=False``), else None."""
@@ -325,7 +373,7 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
         bar = tqdm(total=total, initial=min(done, total), desc=f"{type(strat).__name__}",
                    unit="trial" if resource_budget is None else "step")
     t0 = time.time()
-    checkpoints = {}  # config -> (step, state): what each configuration's last job left, in memory
+    checkpoints = Checkpoints()
 
     try:
         while len(history) < budget and (resource_budget is None or spent < resource_budget):
@@ -346,33 +394,12 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
                 raise
             # 2. evaluate it, continuing the configuration's checkpoint if there is one; any
             #    failure is recorded, never lost
-            trial = Trial(number=len(history), params={k: _plain(v) for k, v in job.params.items()},
-                          budget=job.budget, config=job.config, bracket=job.bracket, rung=job.rung)
-            run = None
-            if multi_fidelity:
-                start, state = checkpoints.get(job.config, (0, None))
-                if job.budget is not None and start >= job.budget:  # nothing to continue: start over
-                    start, state = 0, None
-                trial.start_step = start
-                run = Run(trial.params, budget=job.budget, start=start, state=state)
-                run.curve = trial.curve  # the trial's curve fills as the objective reports
-
-                def should_stop(step, value, trial=trial, job=job, start=start, spent=spent):
-                    done = job.budget is not None and step >= job.budget  # the job's last step: let it finish
-                    if resource_budget is not None and spent + (step - start) >= resource_budget and not done:
-                        return f"the search's resource_budget={resource_budget} is spent"
-                    trial.duration = time.time() - trial.start
-                    if strat.should_stop(trial):
-                        return f"stopped by {type(strat).__name__} at step {step}"
-                    return None
-
-                run._should_stop = should_stop
+            trial, run = checkpoints.start(job, len(history), strat, spent, resource_budget, multi_fidelity)
             trial.start = time.time()
             error = _evaluate(objective, trial, run, storable=history.path is not None)
             trial.duration = time.time() - trial.start
             spent += trial.resource
-            if run is not None and run.state is not None and job.config is not None:
-                checkpoints[job.config] = (run.last_step, run.state)
+            checkpoints.keep(job.config, run)
             # 3. keep it, and let the strategy learn from it
             history.append(trial)
             try:
@@ -380,8 +407,7 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             except Exception as e:
                 _keep_history(e, history, "the strategy's tell()")
                 raise
-            for config in [c for c in checkpoints if not strat.may_continue(c)]:
-                del checkpoints[config]  # a configuration the strategy will never train again
+            checkpoints.forget(strat)
             if bar is not None:
                 best = history.best
                 bar.set_postfix_str("best=" + ("-" if best is None else f"{best.value:.5g}"), refresh=False)
