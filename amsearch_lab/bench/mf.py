@@ -149,14 +149,9 @@ def run_one(name: str, bench: MnistMLP, resource_budget: float = 540, eta: int =
     seconds = time.perf_counter() - t0
 
     # the anytime curve and the candidates: ok trials that reached R epochs
-    curve, spent, best = np.full((len(history), 2), np.nan), 0.0, -math.inf
-    completed = set()
-    for i, t in enumerate(history):
-        spent += t.resource
-        if t.ok and t.curve and t.curve[-1][0] == R:
-            completed.add(t.config)
-            best = max(best, t.value)
-        curve[i] = spent, (best if completed else np.nan)
+    curve = np.column_stack(history.resource_curve(R))  # (n_trials, 2): epochs spent, best val so far
+    spent = curve[-1, 0] if len(history) else 0.0
+    completed = {t.config for t in history if t.ok and t.curve and t.curve[-1][0] == R}
     found = pick["state"] is not None
     row = {
         "strategy": name, "seed": bench.seed,
