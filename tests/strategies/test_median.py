@@ -13,7 +13,6 @@ Ground truths, none of them read from the strategy:
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -202,24 +201,3 @@ def test_the_loop_keeps_no_checkpoint():
 def test_bad_options(options, fragment):
     with pytest.raises(ValueError, match=fragment):
         MedianStopping(SPACE, **options)
-
-
-def test_cost_of_should_stop():
-    """Measured, not asserted (speed is the benchmark's business): one call with 50 completed
-    trials of 27 steps, and one tell of a completed trial, which lays out the medians."""
-    rng = np.random.default_rng(0)
-    strategy = MedianStopping(SPACE)
-    for i in range(50):
-        strategy.tell(completed(i, list(1 + rng.random(27) / np.arange(1, 28))))
-    trials = [running(list(2 + rng.random(s))) for s in range(1, 28)]
-    repeats = 40
-    start = time.perf_counter()
-    for _ in range(repeats):
-        for t in trials:
-            strategy.should_stop(t)
-    per_call = (time.perf_counter() - start) / (repeats * 27)
-    start = time.perf_counter()
-    strategy.tell(completed(50, list(1 + rng.random(27) / np.arange(1, 28))))
-    per_tell = time.perf_counter() - start
-    print(f"with 50 completed trials of 27 steps: should_stop {per_call * 1e6:.1f} µs per call, "
-          f"telling a completed trial {per_tell * 1e6:.0f} µs")
