@@ -33,6 +33,14 @@ class Trial:
     job of one configuration), ``bracket`` and ``rung`` its place in the strategy's schedule,
     ``start_step`` the step it continued from (0: trained from scratch), ``curve`` the
     ``[step, value]`` pairs it reported (a NaN value is stored as None).
+
+    Parallel fields (``parallel.py``): ``number`` is the trial's place in the history, the order
+    results arrived; ``asked`` is its place in the order the strategy proposed the jobs (0 = the
+    first ``ask()``), ``n_asked`` how many jobs the strategy had proposed when this result was
+    told, ``worker`` which worker ran it. In a sequential search ``asked == number`` and
+    ``n_asked == number + 1``. Together they are the search's journal: replaying ``ask()`` until
+    ``n_asked`` jobs are out, then telling the trial, repeats the strategy's exact course (what
+    was known at each ask: the trials told before it). None in files written before them.
     """
 
     number: int
@@ -49,6 +57,9 @@ class Trial:
     rung: int | None = None
     start_step: float = 0
     curve: list = field(default_factory=list)
+    asked: int | None = None
+    n_asked: int | None = None
+    worker: str | None = None
 
     @property
     def ok(self) -> bool:

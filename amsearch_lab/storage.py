@@ -107,7 +107,7 @@ def check_storable(space) -> None:
 
 # -- one record ---------------------------------------------------------------------------------------
 FIELDS = {"number", "params", "value", "status", "error", "start", "duration", "info",
-          "budget", "config", "bracket", "rung", "start_step", "curve"}
+          "budget", "config", "bracket", "rung", "start_step", "curve", "asked", "n_asked", "worker"}
 
 
 def _is_real(x) -> bool:
@@ -143,6 +143,22 @@ def check_record(record, position: int) -> None:
     if not isinstance(record.get("info", {}), dict):
         raise ValueError(f"info={record['info']!r} must be an object")
     _check_fidelity(record)
+    _check_journal(record)
+
+
+def _check_journal(record) -> None:
+    """The parallel fields of a record: ``asked`` < ``n_asked`` (a job is told after it was
+    asked), ``worker`` a string; all may be null (a file written before they existed)."""
+    asked, n_asked, worker = record.get("asked"), record.get("n_asked"), record.get("worker")
+    for key, v in (("asked", asked), ("n_asked", n_asked)):
+        if v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+            raise ValueError(f"{key}={v!r} must be an integer >= 0 or null")
+    if (asked is None) != (n_asked is None):
+        raise ValueError(f"asked={asked!r} and n_asked={n_asked!r} must be both null or both integers")
+    if asked is not None and asked >= n_asked:
+        raise ValueError(f"asked={asked!r} must be < n_asked={n_asked!r} (a job is told after it was asked)")
+    if worker is not None and not isinstance(worker, str):
+        raise ValueError(f"worker={worker!r} must be a string or null")
 
 
 def _check_fidelity(record) -> None:

@@ -15,6 +15,7 @@ import inspect
 import math
 import numbers
 import os
+import socket
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -153,29 +154,49 @@ def _check_arguments(objective, budget, minimize, timeout, progress, catch, call
     return callbacks
 
 
-def _replay(strategy, trials: list[Trial], path) -> None:
+def _replay(strategy, trials: list[Trial], path) -> tuple[list[tuple[int, Job]], int]:
     """Feed stored trials back through ask/tell so the strategy is where it would have been.
 
-    Proposals are compared with the file in the form the file stores them (a tuple choice reads
-    back as a list) and type-exactly; each stored trial then takes the proposed params, so the
-    resumed history holds the same Python values as an uninterrupted one."""
+    The file is a journal (``Trial.asked``, ``Trial.n_asked``): before telling a trial, ``ask()``
+    is called until ``n_asked`` jobs are out, so a parallel search's asks and tells interleave
+    again exactly as they did (a file without these fields is a sequential one: ``asked`` =
+    ``number``). Each proposal is compared with the trial asked at that place, in the form the
+    file stores it (a tuple choice reads back as a list) and type-exactly; the trial then takes
+    the proposed params, so the resumed history holds the same Python values as an uninterrupted
+    one. Returns the jobs asked but never told (running when the search stopped) as
+    ``(ask index, job)`` pairs, to be run first, and the number of asks made."""
+    jobs: list[Job] = []  # every job asked so far, by ask index
+    told: set[int] = set()
+
+    def refuse(why: str):
+        return ValueError(f"search: cannot resume from {path}: {why}. Use the same space, strategy, options and "
+                          f"seed, or a new file.")
+
     for t in trials:
-        try:
-            job = as_job(strategy.ask())
-        except SearchExhausted:
-            raise ValueError(f"search: cannot resume from {path}: the strategy has nothing left to propose at trial "
-                             f"{t.number} (a smaller grid or space?). Use the same space, strategy, options "
-                             f"and seed, or a new file.") from None
+        asked = t.number if t.asked is None else t.asked
+        n_asked = asked + 1 if t.n_asked is None else t.n_asked
+        if asked in told or n_asked < len(jobs) or asked >= n_asked:
+            raise ValueError(f"search: cannot resume from {path}: trial {t.number} (asked={t.asked}, "
+                             f"n_asked={t.n_asked}) contradicts the trials before it; the file was edited?")
+        while len(jobs) < n_asked:
+            try:
+                jobs.append(as_job(strategy.ask()))
+            except SearchExhausted:
+                raise refuse(f"the strategy has nothing left to propose at ask {len(jobs)} (a smaller grid or "
+                             f"space?)") from None
+            except WaitForTrials:
+                raise refuse(f"the strategy waits for results at ask {len(jobs)}, where the file says it "
+                             f"proposed a job") from None
+        job = jobs[asked]
         params = job.params
-        asked = (stored_form(params), job.budget, job.config, job.bracket, job.rung)
-        if not (same_stored(asked[0], t.params) and asked[1:] == (t.budget, t.config, t.bracket, t.rung)):
-            raise ValueError(
-                f"search: cannot resume from {path}: trial {t.number} was {t.params} at budget {t.budget}, but this "
-                f"strategy and seed propose {asked[0]} at budget {job.budget}. Use the same space, strategy, options "
-                f"and seed, or a new file."
-            )
+        proposed = (stored_form(params), job.budget, job.config, job.bracket, job.rung)
+        if not (same_stored(proposed[0], t.params) and proposed[1:] == (t.budget, t.config, t.bracket, t.rung)):
+            raise refuse(f"trial {t.number} was {t.params} at budget {t.budget}, but this strategy and seed "
+                         f"propose {proposed[0]} at budget {job.budget}")
         t.params = {k: _plain(v) for k, v in params.items()}
         strategy.tell(t)
+        told.add(asked)
+    return [(i, job) for i, job in enumerate(jobs) if i not in told], len(jobs)
 
 
 def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
@@ -227,6 +248,8 @@ def search(
     callbacks: Iterable[Callable[[Trial, History], None]] = (),
     options: Mapping | None = None,
     resource_budget: float | None = None,
+    n_workers: int | None = None,
+    executor=None,
 ) -> History:
     """Run ``budget`` evaluations of ``objective`` proposed by ``strategy``; return the History.
 
@@ -248,6 +271,15 @@ def search(
                trials (``Trial.resource``): no trial starts once it is spent, and a multi-fidelity
                trial is stopped at the step that spends it (status ``stopped``), unless that is
                the last step of its job's budget. ``budget`` still caps the number of trials.
+    n_workers  how many trials run at once (default 1, or the executor's worker count); with
+               more than one the search runs in parallel (``parallel.py``): the strategy is asked
+               for the next job while others still run, and results are kept in the order they
+               arrive.
+    executor   where parallel trials run: None or ``"process"`` (a process pool of ``n_workers``
+               started for this search), ``"dask"`` (a Dask ``LocalCluster`` of ``n_workers``
+               processes started for this search), a ``dask.distributed.Client`` (a running
+               cluster, e.g. ``Client("tcp://scheduler:8786")``) or a ``concurrent.futures``
+               executor; one you pass is used, not shut down.
 
     Multi-fidelity: a strategy's ``ask()`` may return a ``fidelity.Job`` (params, budget and the
     configuration's id). Each job is one trial. The loop keeps, in memory, the last ``state`` each
@@ -269,13 +301,16 @@ def search(
     callbacks = _check_arguments(objective, budget, minimize, timeout, progress, catch, callbacks, resource_budget)
     multi_fidelity = takes_run(objective)
     strat = _make_strategy(strategy, space, seed, minimize, options)
+    from .parallel import Workers  # plumbing of a parallel search (imports no cluster library)
+
+    workers = Workers.check(n_workers, executor)
     history, lock = History(minimize=minimize), None
     if storage is not None:
         history, lock = _open_storage(storage, space, budget, minimize)
     try:
         stored = len(history)
         history.trials = history.trials[:budget]  # a smaller budget: what an uninterrupted run gives; the file keeps all
-        _replay(strat, history.trials, history.path)
+        pending, n_asks = _replay(strat, history.trials, history.path)
         if lock is not None and stored < budget:  # trials will be appended: mend a torn or unterminated last line
             text = history.path.read_text(encoding="utf-8")
             if text and not text.endswith("\n"):
@@ -283,54 +318,75 @@ def search(
         note = strat.budget_note(budget)
         if note is not None:
             warnings.warn(f"search: {note}", stacklevel=2)
+        if workers is not None:
+            from .parallel import run_parallel
+
+            return run_parallel(objective, space, strat, history, budget, timeout, progress, catch, callbacks,
+                                multi_fidelity, resource_budget, pending, n_asks, workers)
         return _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks,
-                    multi_fidelity, resource_budget)
+                    multi_fidelity, resource_budget, pending, n_asks)
     finally:
         if lock is not None:
             lock.release()
 
 
+def start_trial(job: Job, number: int, strategy: Strategy | None, spent: float, resource_budget,
+                multi_fidelity=True, start=0, state=None):
+    """The trial of ``job`` (number ``number``) and, for a multi-fidelity objective, the ``Run``
+    it trains with, continuing the checkpoint ``state`` saved at step ``start``. After each report
+    the run stops the job when ``resource_budget`` (``spent`` before it) is reached at a step that
+    is not the job's last, or when ``strategy.should_stop(trial)`` says so (``strategy`` None:
+    never). Returns ``(trial, run)``, ``run`` None for a plain objective."""
+    trial = Trial(number=number, params={k: _plain(v) for k, v in job.params.items()},
+                  budget=job.budget, config=job.config, bracket=job.bracket, rung=job.rung)
+    if not multi_fidelity:
+        return trial, None
+    trial.start_step = start
+    run = Run(trial.params, budget=job.budget, start=start, state=state)
+    run.curve = trial.curve  # the trial's curve fills as the objective reports
+
+    def should_stop(step, value):
+        done = job.budget is not None and step >= job.budget  # the job's last step: let it finish
+        if resource_budget is not None and spent + (step - start) >= resource_budget and not done:
+            return f"the search's resource_budget={resource_budget} is spent"
+        if strategy is not None and strategy.should_stop(trial):
+            return f"stopped by {type(strategy).__name__} at step {step}"
+        return None
+
+    run._should_stop = should_stop
+    return trial, run
+
+
 class Checkpoints:
     """Plumbing of a multi-fidelity search: what each configuration's last job left, ``config ->
     (step, state)`` in memory, and how the next job starts from it. ``search()`` uses it, and so
-    does ``simulate.simulate_workers``, so both start, stop and continue jobs alike."""
+    do ``parallel.py`` and ``simulate.simulate_workers``, so all start, stop and continue jobs alike."""
 
     def __init__(self):
         self.saved: dict = {}
 
-    def start(self, job: Job, number: int, strategy: Strategy, spent: float, resource_budget, multi_fidelity=True):
-        """The trial of ``job`` (number ``number``) and, for a multi-fidelity objective, the ``Run``
-        it trains with: it continues the configuration's checkpoint unless that is already at or
-        past the job's budget, and after each report it stops the job when ``resource_budget``
-        (``spent`` before it) is reached at a step that is not the job's last, or when
-        ``strategy.should_stop(trial)`` says so. Returns ``(trial, run)``, ``run`` None for a
-        plain objective."""
-        trial = Trial(number=number, params={k: _plain(v) for k, v in job.params.items()},
-                      budget=job.budget, config=job.config, bracket=job.bracket, rung=job.rung)
-        if not multi_fidelity:
-            return trial, None
+    def lookup(self, job: Job) -> tuple:
+        """``(start, state)`` the job continues from: its configuration's checkpoint, or ``(0,
+        None)`` when there is none or it is already at or past the job's budget."""
         start, state = self.saved.get(job.config, (0, None))
         if job.budget is not None and start >= job.budget:  # nothing to continue: start over
-            start, state = 0, None
-        trial.start_step = start
-        run = Run(trial.params, budget=job.budget, start=start, state=state)
-        run.curve = trial.curve  # the trial's curve fills as the objective reports
+            return 0, None
+        return start, state
 
-        def should_stop(step, value):
-            done = job.budget is not None and step >= job.budget  # the job's last step: let it finish
-            if resource_budget is not None and spent + (step - start) >= resource_budget and not done:
-                return f"the search's resource_budget={resource_budget} is spent"
-            if strategy.should_stop(trial):
-                return f"stopped by {type(strategy).__name__} at step {step}"
-            return None
-
-        run._should_stop = should_stop
-        return trial, run
+    def start(self, job: Job, number: int, strategy: Strategy, spent: float, resource_budget, multi_fidelity=True):
+        """``start_trial`` for ``job``, continuing its configuration's checkpoint."""
+        start, state = self.lookup(job) if multi_fidelity else (0, None)
+        return start_trial(job, number, strategy, spent, resource_budget, multi_fidelity, start, state)
 
     def keep(self, config, run: Run | None) -> None:
         """Keep the state ``run`` ended with as ``config``'s checkpoint (nothing for a plain objective)."""
-        if run is not None and run.state is not None and config is not None:
-            self.saved[config] = (run.last_step, run.state)
+        if run is not None:
+            self.keep_state(config, run.last_step, run.state)
+
+    def keep_state(self, config, step, state) -> None:
+        """Keep ``state``, trained to ``step``, as ``config``'s checkpoint (nothing if either is None)."""
+        if state is not None and config is not None:
+            self.saved[config] = (step, state)
 
     def forget(self, strategy: Strategy) -> None:
         """Drop the checkpoints of the configurations ``strategy`` will never train again."""
@@ -361,17 +417,74 @@ def _evaluate(objective, trial: Trial, run: Run | None, storable: bool) -> Excep
     return None
 
 
-def _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks, multi_fidelity=False,
-         resource_budget=None) -> History:
-    """The loop itself: ask, evaluate, keep, tell, stop? (arguments already checked)."""
-    bar = None
-    spent = sum(t.resource for t in history)  # resource spent so far (the trials of a resumed search too)
-    if progress:  # counts trials, or the resource when the search has a resource budget
-        from tqdm.auto import tqdm
+def progress_bar(strat, history, budget, resource_budget, progress):
+    """Plumbing: the tqdm bar of a search (trials, or steps with a resource budget), or None."""
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
 
-        total, done = (budget, len(history)) if resource_budget is None else (resource_budget, spent)
-        bar = tqdm(total=total, initial=min(done, total), desc=f"{type(strat).__name__}",
-                   unit="trial" if resource_budget is None else "step")
+    spent = sum(t.resource for t in history)
+    total, done = (budget, len(history)) if resource_budget is None else (resource_budget, spent)
+    return tqdm(total=total, initial=min(done, total), desc=f"{type(strat).__name__}",
+                unit="trial" if resource_budget is None else "step")
+
+
+def record(trial: Trial, history: History, strat: Strategy, checkpoints: Checkpoints, bar, callbacks,
+           resource_budget) -> bool:
+    """Steps 3 and 4 of the loop, for every loop: keep the finished ``trial`` (its ``number`` is its
+    place in the history), tell the strategy, update the bar, call the callbacks. Returns True
+    when a callback raised ``StopSearch``; an error of the strategy or a callback propagates with
+    the history attached."""
+    trial.number = len(history)
+    history.append(trial)
+    try:
+        strat.tell(trial)
+    except Exception as e:
+        _keep_history(e, history, "the strategy's tell()")
+        raise
+    checkpoints.forget(strat)
+    if bar is not None:
+        best = history.best
+        bar.set_postfix_str("best=" + ("-" if best is None else f"{best.value:.5g}"), refresh=False)
+        bar.update(1 if resource_budget is None else min(trial.resource, resource_budget - bar.n))
+    try:
+        for cb in callbacks:
+            cb(trial, history)
+    except StopSearch:
+        return True
+    except Exception as e:
+        _keep_history(e, history, "a callback")
+        raise
+    return False
+
+
+def ask_job(strat: Strategy, space: Space, history: History) -> Job:
+    """Plumbing: ``strat.ask()`` as a checked ``Job``. ``SearchExhausted`` and ``WaitForTrials``
+    pass through; any other error gets the history attached."""
+    try:
+        job = as_job(strat.ask())
+        space.check(job.params)
+        return job
+    except (SearchExhausted, WaitForTrials):
+        raise
+    except Exception as e:
+        _keep_history(e, history, "the strategy's ask()")
+        raise
+
+
+def worker_name() -> str:
+    """The process that runs a trial, as a worker: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _run(objective, space, strat, history, budget, timeout, progress, catch, callbacks, multi_fidelity=False,
+         resource_budget=None, pending=(), n_asks=None) -> History:
+    """The loop itself: ask, evaluate, keep, tell, stop? (arguments already checked). ``pending``
+    are jobs asked before a resume and never told (``_replay``): they run first."""
+    pending = list(pending)
+    n_asks = len(history) if n_asks is None else n_asks  # jobs the strategy has proposed so far
+    spent = sum(t.resource for t in history)  # resource spent so far (the trials of a resumed search too)
+    bar = progress_bar(strat, history, budget, resource_budget, progress)
     t0 = time.time()
     checkpoints = Checkpoints()
 
@@ -380,49 +493,33 @@ def _run(objective, space, strat, history, budget, timeout, progress, catch, cal
             if timeout is not None and time.time() - t0 > timeout:
                 break
             # 1. ask the strategy for the next job (a params dict, or a multi-fidelity Job)
-            try:
-                job = as_job(strat.ask())
-                space.check(job.params)
-            except SearchExhausted:
-                break
-            except WaitForTrials as e:  # a sequential loop has told every trial: the strategy is stuck
-                e = RuntimeError(f"{type(strat).__name__}.ask() waits for running trials, but none is running: {e}")
-                _keep_history(e, history, "the strategy's ask()")
-                raise e from None
-            except Exception as e:
-                _keep_history(e, history, "the strategy's ask()")
-                raise
+            if pending:
+                asked, job = pending.pop(0)
+            else:
+                try:
+                    job = ask_job(strat, space, history)
+                except SearchExhausted:
+                    break
+                except WaitForTrials as e:  # a sequential loop has told every trial: the strategy is stuck
+                    e = RuntimeError(f"{type(strat).__name__}.ask() waits for running trials, but none is running: {e}")
+                    _keep_history(e, history, "the strategy's ask()")
+                    raise e from None
+                asked, n_asks = n_asks, n_asks + 1
             # 2. evaluate it, continuing the configuration's checkpoint if there is one; any
             #    failure is recorded, never lost
             trial, run = checkpoints.start(job, len(history), strat, spent, resource_budget, multi_fidelity)
+            trial.asked, trial.n_asked, trial.worker = asked, n_asks, worker_name()
             trial.start = time.time()
             error = _evaluate(objective, trial, run, storable=history.path is not None)
             trial.duration = time.time() - trial.start
             spent += trial.resource
             checkpoints.keep(job.config, run)
-            # 3. keep it, and let the strategy learn from it
-            history.append(trial)
-            try:
-                strat.tell(trial)
-            except Exception as e:
-                _keep_history(e, history, "the strategy's tell()")
-                raise
-            checkpoints.forget(strat)
-            if bar is not None:
-                best = history.best
-                bar.set_postfix_str("best=" + ("-" if best is None else f"{best.value:.5g}"), refresh=False)
-                bar.update(1 if resource_budget is None else min(trial.resource, resource_budget - bar.n))
+            # 3. keep it, and let the strategy learn from it; 4. stop?
+            stop = record(trial, history, strat, checkpoints, bar, callbacks, resource_budget)
             if error is not None and not catch:
                 raise error
-            # 4. stop?
-            try:
-                for cb in callbacks:
-                    cb(trial, history)
-            except StopSearch:
+            if stop:
                 break
-            except Exception as e:
-                _keep_history(e, history, "a callback")
-                raise
     except KeyboardInterrupt:
         warnings.warn(f"search interrupted after {len(history)} trials; the history is kept", stacklevel=3)
     finally:
