@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d",
            "contour_2d", "plot_slices", "plot_parallel_coordinates", "plot_pareto",
            "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d",
-           "plot_gp_band", "plot_likelihood_surface", "plot_images_28x28", "plot_heatmap"]
+           "plot_gp_band", "plot_likelihood_surface", "plot_images_28x28", "plot_heatmap", "plot_workers"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -416,4 +416,71 @@ def plot_pareto(cost, score, ax=None, highlight=None, xlabel: str = "parameters"
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+    return ax
+
+
+STATUS_STYLE = {"ok": {"facecolor": "tab:blue"},  # how plot_workers draws each trial status
+                "stopped": {"facecolor": "tab:orange", "hatch": ".."},
+                "failed": {"facecolor": "tab:red", "hatch": "//"}}
+
+
+def plot_workers(trials_or_frame, ax=None, title: str = "Trials on the workers"):
+    """A Gantt chart of a parallel search (the view of Dask's dashboard "task stream"): one row per
+    worker, one bar per trial from its start to its end, in seconds after the first trial started;
+    bars coloured by status (ok blue, stopped orange dotted, failed red hatched), with the count of
+    each in the legend. White space in a row is time that worker ran nothing.
+
+    ``trials_or_frame`` is a History or a list of Trials (their ``worker``, ``start`` (Unix s),
+    ``duration`` (s) and ``status``), or a DataFrame with columns ``worker``, ``start`` and
+    ``duration`` or ``end`` (same units as ``start``), and optionally ``status`` (default ok),
+    e.g. the timeline of ``simulate.simulate_workers``. Rows are ordered by the worker's first
+    start. Raises ValueError when there is nothing to draw, a column is missing, or a trial has
+    no worker (a history written before trials recorded one)."""
+    import pandas as pd
+    from matplotlib.patches import Patch
+
+    if isinstance(trials_or_frame, pd.DataFrame):
+        frame = trials_or_frame
+        missing = [c for c in ("worker", "start") if c not in frame.columns]
+        if missing or not {"duration", "end"} & set(frame.columns):
+            raise ValueError(f"plot_workers: the frame has columns {list(frame.columns)}; it needs worker, start "
+                             f"and duration or end")
+        end = frame["end"] if "end" in frame.columns else frame["start"] + frame["duration"]
+        status = frame["status"] if "status" in frame.columns else "ok"
+        bars = pd.DataFrame({"worker": frame["worker"], "start": frame["start"], "end": end, "status": status})
+    else:
+        trials = list(trials_or_frame)
+        unnamed = [t.number for t in trials if t.worker is None]
+        if unnamed:
+            raise ValueError(f"plot_workers: trials {unnamed[:5]} have no worker (written before trials recorded one)")
+        bars = pd.DataFrame({"worker": [t.worker for t in trials], "start": [t.start for t in trials],
+                             "end": [t.start + t.duration for t in trials], "status": [t.status for t in trials]})
+    if bars.empty:
+        raise ValueError("plot_workers: no trials to draw")
+    unknown = set(bars["status"]) - set(STATUS_STYLE)
+    if unknown:
+        raise ValueError(f"plot_workers: status {sorted(unknown)} is not one of {list(STATUS_STYLE)}")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(9, 0.5 * bars["worker"].nunique() + 1.8))
+    t0 = bars["start"].min()
+    first = bars.groupby("worker")["start"].min()
+    workers = sorted(first.index, key=lambda w: (first[w], str(w)))  # row 0: the worker that started first
+    row = {w: i for i, w in enumerate(workers)}
+    counts, legend = bars["status"].value_counts(), []
+    for status, style in STATUS_STYLE.items():
+        mine = bars[bars["status"] == status]
+        for worker, group in mine.groupby("worker"):
+            ax.broken_barh(list(zip(group["start"] - t0, group["end"] - group["start"])), (row[worker] - 0.4, 0.8),
+                           edgecolor="white", linewidth=0.5, **style)
+        if status in counts:
+            legend.append(Patch(edgecolor="white", label=f"{status} ({counts[status]})", **style))
+    ax.set_yticks(range(len(workers)), [str(w) for w in workers])
+    ax.set_ylim(len(workers) - 0.5, -0.5)
+    ax.set_xlabel("seconds since the first trial started")
+    ax.set_ylabel("worker")
+    ax.set_title(title)
+    ax.legend(handles=legend, loc="upper right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
     return ax
