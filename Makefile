@@ -10,7 +10,7 @@ $(VENV)/.ready: pyproject.toml scripts/install_torch.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	bash scripts/install_torch.sh $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[lab,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,dev,parallel]"
 	touch $@
 
 setup: $(VENV)/.ready

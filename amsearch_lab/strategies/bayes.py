@@ -27,7 +27,9 @@ from ..gp import KERNELS, GaussianProcess, one_blas_thread
 from ..lockstep import minimize_lockstep
 from .base import SearchExhausted, Strategy, is_integer, is_real
 
-__all__ = ["BayesianOptimization", "warp_outliers", "local_starts"]
+__all__ = ["BayesianOptimization", "warp_outliers", "local_starts", "LIARS"]
+
+LIARS = {"max": np.max, "mean": np.mean, "min": np.min}  # the constant liar's value, from the successful losses
 
 
 
@@ -105,6 +107,14 @@ class BayesianOptimization(Strategy):
                   ``_refine``); ``"summed"``: one run on the sum of the starts' acquisition
                   values, the shortcut that looks equivalent and is not (kept so that lesson 05
                   can show the difference)
+    liar          in a parallel search, the loss a *pending* point (asked, not yet told) is
+                  given while the next one is chosen: ``"max"`` (default), ``"mean"`` or
+                  ``"min"`` of the successful losses so far (the constant liar CL-max, CL-mean,
+                  CL-min of Ginsbourger, Le Riche & Carraro 2010, "Kriging is well-suited to
+                  parallelize optimization"). The GP is fitted to the told points plus the pending
+                  ones at y = L, so the acquisition near a running point drops and a batch
+                  spreads out; CL-max spreads it most. A pending point is never proposed again.
+                  A sequential search never has a pending point, so this changes nothing there.
 
     Integer, stepped and categorical dimensions: every candidate is rounded to a valid point
     (steps, one-hot arg-max) *before* the acquisition scores it, and L-BFGS-B only moves the
@@ -118,7 +128,7 @@ class BayesianOptimization(Strategy):
 
     def __init__(self, space, seed=None, minimize=True, acquisition="ei", n_initial=10, init="sobol",
                  kernel="matern52", xi=0.0, beta=4.0, n_candidates=2048, n_local=10, n_restarts=0,
-                 refine="separate"):
+                 refine="separate", liar="max"):
         super().__init__(space, seed=seed, minimize=minimize)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"BayesianOptimization: acquisition={acquisition!r} must be one of {list(ACQUISITIONS)}")
@@ -136,13 +146,17 @@ class BayesianOptimization(Strategy):
             raise ValueError(f"BayesianOptimization: refine={refine!r} must be 'separate' or 'summed'")
         if not (is_real(beta) and beta >= 0):
             raise ValueError(f"BayesianOptimization: beta={beta!r} must be a number >= 0")
+        if liar not in LIARS:
+            raise ValueError(f"BayesianOptimization: liar={liar!r} must be one of {list(LIARS)}")
         self.acquisition, self.n_initial, self.init, self.kernel = acquisition, n_initial, init, kernel
         self.xi, self.beta = xi, beta
         self.n_candidates, self.n_local, self.n_restarts = n_candidates, n_local, n_restarts
-        self.refine = refine
+        self.refine, self.liar = refine, liar
         self.gp_ = GaussianProcess(kernel=kernel)
         self.X_ = np.empty((0, space.n_unit))  # (n_trials, n_unit): encodings of the told params
-        self.seen_ = set()  # keys of every evaluated point
+        self.seen_ = set()  # keys of every point proposed (evaluated or pending)
+        self.pending_ = {}  # key -> unit-cube point of each job asked and not told yet
+        self.n_asked_ = 0
         self.design_ = None  # the initial design, drawn at the first ask
         self.sobol_ = None  # the candidates' quasi-random sequence, built at the first model-based ask
         self.continuous_ = np.array([  # the columns L-BFGS-B may move: Floats without a step
@@ -188,16 +202,32 @@ class BayesianOptimization(Strategy):
         super().tell(trial)
         u = self.space.encode(trial.params)
         self.X_ = np.vstack([self.X_, u])
-        self.seen_.add(self.space.unit_key(u))
+        key = self.space.unit_key(u)
+        self.seen_.add(key)
+        self.pending_.pop(key, None)
 
     # -- the algorithm ----------------------------------------------------------------------------------
     def ask(self) -> dict:
+        params = self._propose()
+        u = self.space.encode(params)
+        self.seen_.add(self.space.unit_key(u))  # pending: never proposed again
+        self.pending_[self.space.unit_key(u)] = u
+        self.n_asked_ += 1
+        return params
+
+    def _n_points(self) -> int:
+        """Points proposed so far: asked, or told (a BO told trials it never asked, as BOHB's
+        model is, counts those)."""
+        return max(self.n_asked_, len(self.trials_))
+
+    def _propose(self) -> dict:
         losses, ok = self._losses()
+        n = self._n_points()
         # 0. initial design (and whenever fewer than two trials succeeded: nothing to model yet)
-        if len(self.trials_) < self.n_initial or ok.sum() < 2:
+        if n < self.n_initial or ok.sum() < 2:
             if self.design_ is None:
                 self.design_ = self.space.round_unit(self._cube(self.n_initial, self.init))
-            u = self.design_[len(self.trials_)] if len(self.trials_) < self.n_initial else None
+            u = self.design_[n] if n < self.n_initial else None
             if u is None or self.space.unit_key(u) in self.seen_:
                 return self._random_unseen()
             return self.space.decode(u)
@@ -210,19 +240,31 @@ class BayesianOptimization(Strategy):
         losses = np.array([self.loss(t) for t in self.trials_])  # (n_trials,)
         return losses, np.isfinite(losses)
 
+    def lie(self, losses: np.ndarray, ok: np.ndarray) -> float:
+        """The constant liar L given to every pending point: the max, mean or min of the
+        successful losses ``losses[ok]`` (option ``liar``)."""
+        return float(LIARS[self.liar](losses[ok]))
+
     def _fit(self, gp: GaussianProcess, losses: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> None:
-        # 1. the data: failed trials take the worst successful loss; far outliers are pulled in
-        y = warp_outliers(np.where(ok, losses, losses[ok].max()), reach=1 / math.sqrt(gp.noise_min))
+        # 1. the data: failed trials take the worst successful loss; pending points the liar L;
+        #    far outliers are pulled in
+        y = np.where(ok, losses, losses[ok].max())
+        X = self.X_
+        if self.pending_:
+            X = np.vstack([X, *self.pending_.values()])  # (n_trials + n_pending, n_unit)
+            y = np.concatenate([y, np.full(len(self.pending_), self.lie(losses, ok))])
+        y = warp_outliers(y, reach=1 / math.sqrt(gp.noise_min))
         # 2. fit the GP (warm-started from the last step's hyperparameters)
-        gp.fit(self.X_, y, n_restarts=self.n_restarts, rng=rng)
+        gp.fit(X, y, n_restarts=self.n_restarts, rng=rng)
 
     def fitted_model(self) -> GaussianProcess | None:
-        """A copy of the GP fitted to the trials told so far exactly as the next ``ask()`` will fit
-        it (same warm start, same random restarts), or None while there is no model yet (the
-        initial design, or fewer than two successful trials). Calling it changes nothing the
+        """A copy of the GP fitted to the trials told so far (and the pending points, at the liar's
+        value) exactly as the next ``ask()`` will fit it (same warm start, same random restarts),
+        or None while there is no model yet (the initial design, or fewer than two successful
+        trials). Calling it changes nothing the
         strategy will do. Its ``predict(U, return_std=True)`` gives the posterior of the loss."""
         losses, ok = self._losses()
-        if len(self.trials_) < self.n_initial or ok.sum() < 2:
+        if self._n_points() < self.n_initial or ok.sum() < 2:
             return None
         gp = copy.deepcopy(self.gp_)
         self._fit(gp, losses, ok, rng=copy.deepcopy(self.rng))

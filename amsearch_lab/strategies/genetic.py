@@ -10,7 +10,11 @@ One generation of ``population`` individuals:
 1. the ``elitism`` best individuals of the last generation survive unchanged (not re-evaluated);
 2. the rest are children: two parents by ``tournament`` selection, ``crossover`` with
    probability ``crossover_prob`` (``"sbx"``, ``"blend"`` or ``"uniform"``), then ``mutate``;
-3. the children are asked one at a time; when all are told, the next generation is bred.
+3. the children are asked one at a time; when all are told, the next generation is bred. In a
+   parallel search the whole generation is out at once; ``ask()`` raises
+   ``fidelity.WaitForTrials`` while its last children are still running, and each result goes
+   to its individual whatever order they arrive in, so a seeded run breeds the same
+   generations as a sequential one.
 
 Each operator is a small pure function below, with its formula. The first generation is drawn
 at random from the space. A child that decodes to an already evaluated point is mutated again
@@ -26,6 +30,7 @@ import math
 
 import numpy as np
 
+from ..fidelity import WaitForTrials
 from ..space import Choice
 from .base import Strategy, is_integer, is_real
 
@@ -143,24 +148,30 @@ class GeneticSearch(Strategy):
         self.genomes_ = []  # genotypes of the current generation, (population, n_unit) once full
         self.losses_ = []  # their losses, inf until told
         self.queue_ = []  # positions in genomes_ still to be asked
-        self.asked_ = {}  # key(params) -> position in the current generation, waiting for tell
+        self.asked_ = {}  # key(params) -> positions in the current generation waiting for tell, first asked first
         self.seen_ = set()  # keys of every point ever bred (never proposed twice, within reason)
         self.generations_ = []  # (genomes, losses) of each finished generation, for plots
 
     # -- ask / tell ----------------------------------------------------------------------------------
     def ask(self) -> dict:
         if not self.queue_:
+            if self.asked_:  # a parallel search: the generation is out, its last results are not in
+                raise WaitForTrials(f"GeneticSearch: generation {self.generation_} waits for "
+                                    f"{sum(map(len, self.asked_.values()))} results")
             self._next_generation()
         i = self.queue_.pop(0)
         params = self.space.decode(self.genomes_[i])
-        self.asked_[self.space.key(params)] = i
+        self.asked_.setdefault(self.space.key(params), []).append(i)
         return params
 
     def tell(self, trial) -> None:
         super().tell(trial)
-        i = self.asked_.pop(self.space.key(trial.params), None)
-        if i is not None:
-            self.losses_[i] = self.loss(trial)
+        key = self.space.key(trial.params)
+        waiting = self.asked_.get(key)
+        if waiting:  # two individuals with the same params take their results in the order asked
+            self.losses_[waiting.pop(0)] = self.loss(trial)
+            if not waiting:
+                del self.asked_[key]
 
     def populations(self) -> list[list[dict]]:
         """The ``params`` of every finished generation, oldest first (for plots)."""

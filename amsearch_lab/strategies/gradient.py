@@ -24,6 +24,9 @@ unchanged, and a gradient of 1e307 (whose square overflows) or 1e-320 (whose squ
 the same way as one of 1. A step
 that improves on the best point grows :math:`\\eta` by ``grow``; one that does not, or fails,
 halves it (backtracking), and the next step starts again from the best point.
+
+Each step needs the result of the last one, so in a parallel search ``ask()`` raises
+``fidelity.WaitForTrials`` while a trial is running: gradient search does not parallelise.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import math
 
 import numpy as np
 
+from ..fidelity import WaitForTrials
 from ..space import Float
 from .base import Strategy, check_start, is_real
 
@@ -74,8 +78,12 @@ class GradientSearch(Strategy):
         self.best_loss_ = math.inf
         self.best_u_ = None  # unit-cube position of the best point so far
         self.grad_u_ = None  # 2**-k * d loss / d u at the best point (see _grad_u)
+        self.n_asked_ = 0
 
     def ask(self) -> dict:
+        if self.n_asked_ > len(self.trials_):  # a parallel search: each step needs the last result
+            raise WaitForTrials("GradientSearch: each step starts from the last result, which is still running")
+        self.n_asked_ += 1
         if self.best_u_ is None:  # nothing has succeeded yet: the start, then random points
             if not self.trials_ and self.start is not None:
                 return dict(self.start)

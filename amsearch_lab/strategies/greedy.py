@@ -15,12 +15,16 @@ comparison with its stored loss, and a failed one counts as ``+inf`` (never an i
 
 Greedy search only ever accepts improvements, so from one start it ends in the local optimum
 whose basin holds the start: that is why it needs restarts on a multimodal function.
+
+In a parallel search the neighbours of one step run at once; ``ask()`` raises
+``fidelity.WaitForTrials`` until all of them are told, since the move needs every result.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..fidelity import WaitForTrials
 from .base import SearchExhausted, Strategy, check_flag, check_start, is_real
 
 
@@ -54,6 +58,7 @@ class GreedySearch(Strategy):
         self.centre_ = None  # the current point c (a params dict); None until the first ask
         self.seen_ = {}  # key(params) -> loss of every told point (inf while it is pending)
         self.queue_ = []  # proposals of the current dimension not yet asked
+        self.pending_ = set()  # keys asked and not told yet (a parallel search)
         self.batch_ = []  # all proposals of the current dimension (compared once told)
         self.order_ = []  # the sweep's order of dimensions, a fresh random permutation per sweep
         self.dim_ = -1  # position in order_ of the dimension being tried
@@ -68,12 +73,17 @@ class GreedySearch(Strategy):
             self.order_ = [int(i) for i in self.rng.permutation(len(self.space))]
             self._propose([self.centre_])
         while not self.queue_:
+            if self.pending_:  # a parallel search: the step needs every result of its batch
+                raise WaitForTrials(f"GreedySearch: the step waits for {len(self.pending_)} results of its batch")
             self._step()
-        return self.queue_.pop(0)
+        params = self.queue_.pop(0)
+        self.pending_.add(self.space.key(params))
+        return params
 
     def tell(self, trial) -> None:
         super().tell(trial)
         self.seen_[self.space.key(trial.params)] = self.loss(trial)
+        self.pending_.discard(self.space.key(trial.params))
 
     # -- the algorithm ------------------------------------------------------------------------------
     def _loss_of(self, params) -> float:
