@@ -44,7 +44,8 @@ Faults:
 
 The objective travels once per worker, not once per trial: a process pool started here gets it
 (pickled by ``cloudpickle``, so a function defined in a notebook works) in each worker's
-initializer; a Dask cluster gets it by ``Client.scatter(..., broadcast=True)``. An objective
+initializer; on Dask it is a worker plugin, which the scheduler installs on every worker, a
+restarted one included (``dask_worker.py``). An objective
 that holds its data (MNIST tensors) therefore ships the data once per worker.
 """
 
@@ -132,7 +133,12 @@ def _shipped_task(blob: bytes, task: Task) -> tuple:
 
 # -- where the workers are -----------------------------------------------------------------------------
 class Lost(Exception):
-    """The worker running a job died (plumbing: the backend's answer, never the objective's)."""
+    """The worker running a job died (plumbing: the backend's answer, never the objective's).
+    ``final``: the backend has retried it already (Dask's scheduler), so the driver does not."""
+
+    def __init__(self, message: str, final: bool = False):
+        super().__init__(message)
+        self.final = final
 
 
 class ProcessBackend:
@@ -191,28 +197,36 @@ class ProcessBackend:
 
 
 class DaskBackend:
-    """Jobs on a Dask cluster: a ``LocalCluster`` of our own, or the user's ``Client``."""
+    """Jobs on a Dask cluster: a ``LocalCluster`` of our own, or the user's ``Client``. The
+    objective is a worker plugin (``dask_worker.py``): every worker, a restarted one too, gets it once."""
 
     def __init__(self, objective, n_workers: int | None, client=None):
+        import uuid
+
+        import cloudpickle
         import dask
         from dask.distributed import Client, LocalCluster
+
+        from .dask_worker import ObjectivePlugin
 
         self.cluster = None
         if client is None:
             # the scheduler re-runs a task whose worker died once, then raises KilledWorker
             with dask.config.set({"distributed.scheduler.allowed-failures": ATTEMPTS - 1}):
                 self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None)
+                                            dashboard_address=":0")
                 client = Client(self.cluster)
         self.client = client
         self.n_workers = n_workers if n_workers is not None else sum(client.nthreads().values())
         if self.n_workers < 1:
             raise ValueError(f"search: executor={client!r} has no worker threads")
-        # the objective, once per worker (wrapped in a list: Dask scatters the items of a list)
-        [self.objective] = client.scatter([objective], broadcast=True, hash=False)
+        self.name = f"amsearch-objective-{uuid.uuid4().hex}"
+        client.register_plugin(ObjectivePlugin(cloudpickle.dumps(objective)), name=self.name)
 
     def submit(self, task: Task):
-        return self.client.submit(run_task, self.objective, task, pure=False)
+        from .dask_worker import run_on_worker
+
+        return self.client.submit(run_on_worker, self.name, task, pure=False)
 
     def wait(self, handles: list) -> set:
         from dask.distributed import wait
@@ -224,8 +238,8 @@ class DaskBackend:
 
         try:
             return handle.result()
-        except KilledWorker as e:
-            raise Lost(f"its worker died {ATTEMPTS} times (Dask KilledWorker: {e})") from None
+        except KilledWorker as e:  # the scheduler has already re-run it on another worker
+            raise Lost(f"its worker died, every time it ran (Dask KilledWorker: {e})", final=True) from None
 
     def release(self, handle) -> None:
         handle.release()  # told: if its worker dies now, the scheduler must not compute it again
@@ -234,6 +248,8 @@ class DaskBackend:
         if self.cluster is not None:
             self.client.close()
             self.cluster.close()
+        else:
+            self.client.unregister_worker_plugin(self.name)
 
 
 class Workers:
@@ -365,14 +381,17 @@ def run_parallel(objective, space, strat, history: History, budget, timeout, pro
                 try:
                     trial, checkpoint, error = backend.result(handle)
                 except Lost as e:
-                    if slot.attempts < ATTEMPTS:  # 3a. its worker died: once more, on another worker
+                    backend.release(handle)
+                    if not e.final and slot.attempts < ATTEMPTS:  # 3a. its worker died: once more, elsewhere
                         submit(slot.asked, slot.job, slot.attempts + 1)
                         continue
                     trial, _ = start_trial(slot.job, 0, None, 0, None, multi_fidelity, slot.task.start)
-                    trial.status, trial.error = FAILED, f"lost: {e}; tried {slot.attempts} times"
+                    tries = ATTEMPTS if e.final else slot.attempts
+                    trial.status, trial.error = FAILED, f"lost: {e}; it ran {tries} times"
                     trial.start, trial.duration = slot.submitted, time.time() - slot.submitted
                     checkpoint, error = None, None
-                backend.release(handle)
+                else:
+                    backend.release(handle)
                 spent += trial.resource
                 if checkpoint is not None:
                     checkpoints.keep_state(slot.job.config, *checkpoint)
