@@ -199,7 +199,8 @@ def _cmd_search(args) -> int:
             if note is not None:  # the note above says it in the CLI's terms
                 warnings.filterwarnings("ignore", message=re.escape(f"search: {note}"))
             history = search(task.objective, space, strategy, budget=args.budget, storage=storage,
-                             minimize=task.minimize, timeout=args.timeout, progress=not args.quiet)
+                             minimize=task.minimize, timeout=args.timeout, progress=not args.quiet,
+                             n_workers=args.workers, executor=None if args.workers == 1 else args.executor)
     except (ValueError, OSError, StorageInUse) as e:  # --resume over another run's file; a busy or unwritable file
         raise UsageError(f"--storage {storage}: {e}") from None
     elapsed = time.time() - t0
@@ -211,7 +212,8 @@ def _cmd_search(args) -> int:
     if best is None:
         print(f"no trial succeeded; the errors are in {storage}")
     else:
-        board = history.leaderboard(args.top).drop(columns=["status", "error", "start"])
+        board = history.leaderboard(args.top).drop(columns=["status", "error", "start", "worker", "asked"],
+                                                   errors="ignore")
         board = board.rename(columns={"value": task.metric, "duration": "seconds"})
         print(board.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print(f"best {task.metric} = {best.value:.4f} with {best.params}")
@@ -238,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--options", default=None,
                    help='strategy options as a JSON object, e.g. \'{"n": 5, "shuffle": true}\' for grid; '
                         "None: the strategy's defaults")
+    s.add_argument("--workers", type=_int_at_least(1), default=1,
+                   help="trials run at once (a parallel search when > 1)")
+    s.add_argument("--executor", choices=["process", "dask"], default="process",
+                   help="where parallel trials run: a process pool, or a Dask LocalCluster (needs the "
+                        "'parallel' extra)")
     s.add_argument("--top", type=_int_at_least(1), default=5, help="rows of the leaderboard")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_search)

@@ -188,10 +188,12 @@ class History:
 
     def to_frame(self):
         """A pandas DataFrame: one row per trial, one column per parameter; a multi-fidelity search
-        adds budget, config, bracket, rung, start_step and resource."""
+        adds budget, config, bracket, rung, start_step and resource; a parallel one (results not
+        in the order they were asked) adds worker and asked."""
         import pandas as pd
 
         multi_fidelity = any(t.budget is not None or t.curve for t in self.trials)
+        parallel = any(t.asked is not None and t.asked != t.number for t in self.trials)
         rows = []
         for t in self.trials:
             row = {"number": t.number, **t.params, "value": t.value, "status": t.status,
@@ -199,6 +201,8 @@ class History:
             if multi_fidelity:
                 row.update(budget=t.budget, config=t.config, bracket=t.bracket, rung=t.rung,
                            start_step=t.start_step, resource=t.resource)
+            if parallel:
+                row.update(worker=t.worker, asked=t.asked)
             rows.append(row)
         return pd.DataFrame(rows)
 

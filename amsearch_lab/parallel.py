@@ -55,6 +55,7 @@ import concurrent.futures as cf
 import copy
 import multiprocessing
 import numbers
+import os
 import pickle
 import sys
 import time
@@ -113,10 +114,14 @@ def run_task(objective, task: Task) -> tuple:
 _OBJECTIVE = None  # a process-pool worker's objective, unpickled once by its initializer
 
 
-def _install(blob: bytes) -> None:
+def _install(blob: bytes, threads: int) -> None:
+    """A pool worker's initializer: unpickle the objective once, and give torch (when the driver
+    imported it) ``threads`` threads, its share of the cores, so k workers do not oversubscribe."""
     global _OBJECTIVE
     import cloudpickle
 
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     _OBJECTIVE = cloudpickle.loads(blob)
 
 
@@ -160,7 +165,8 @@ class ProcessBackend:
         # PyTorch's DataLoader workers do); spawn elsewhere (macOS, Windows)
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         return cf.ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context(method),
-                                      initializer=_install, initargs=(self.blob,))
+                                      initializer=_install,
+                                      initargs=(self.blob, max(1, (os.cpu_count() or 1) // self.n_workers)))
 
     def submit(self, task: Task):
         if self.broken:  # a dead worker broke the pool: a new one for the resubmitted jobs

@@ -369,3 +369,37 @@ def test_storage_checks_the_journal_fields(tmp_path):
                        ({"worker": 3}, "worker=3")):
         with pytest.raises(ValueError, match=match):
             check_record({**good, **bad}, 0)
+
+
+class Heavy:
+    """An objective holding data: each time it is unpickled (shipped to a process) it logs the pid."""
+
+    def __init__(self, log):
+        self.log, self.data = str(log), list(range(100_000))
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        with open(self.log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def __call__(self, params):
+        return params["x"] ** 2 + len(self.data) * 0.0
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_an_objective_with_data_is_shipped_once_per_worker_not_per_trial(executor, tmp_path):
+    log = tmp_path / "unpickled"
+    h = search(Heavy(log), SPACE, "random", budget=12, seed=0, progress=False, n_workers=2, executor=executor)
+    pids = log.read_text().split()
+    assert len(h) == 12 and len(pids) == len(set(pids)) <= 2
+
+
+def test_the_cli_runs_a_parallel_search(tmp_path, capsys):
+    from amsearch_lab.cli import main
+
+    storage = tmp_path / "h.jsonl"
+    assert main(["search", "--task", "branin", "--budget", "8", "--workers", "2", "--quiet",
+                 "--storage", str(storage)]) == 0
+    assert len(History.load(storage)) == 8
+    assert main(["search", "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
