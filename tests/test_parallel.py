@@ -403,3 +403,16 @@ def test_the_cli_runs_a_parallel_search(tmp_path, capsys):
     assert len(History.load(storage)) == 8
     assert main(["search", "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategy", ["sha", "hyperband"])
+def test_synchronous_halving_waits_at_its_rungs_in_parallel(strategy):
+    options = {"eta": 3, "min_budget": 1, "max_budget": 9, **({"n": 9} if strategy == "sha" else {})}
+    h = search(curve, SPACE, strategy, budget=30, seed=0, progress=False, n_workers=2, options=options)
+    assert len(h) == 30 and sorted(t.asked for t in h) == list(range(30))
+    for t in h:
+        if t.rung:  # promoted only once every result of the rung below, in its bracket, was told
+            below = [s for s in h if s.bracket == t.bracket and s.rung == t.rung - 1]
+            assert all(s.n_asked <= t.asked for s in below)
+            best = sorted(below, key=lambda s: (s.value, s.asked))[: math.ceil(len(below) / 3)]
+            assert t.config in {s.config for s in best}
