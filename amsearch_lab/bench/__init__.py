@@ -10,4 +10,5 @@ BENCHMARKS = {
     "compress": "LeNet-300-100 compression: accuracy, parameters, non-zeros, bytes, latency",
     "nas": "architecture search: low-fidelity speed, strategies on the tabular benchmark, full training",
     "mf": "multi-fidelity search on MNIST: best validation accuracy for a fixed number of epochs, against Optuna",
+    "scale": "parallel search on 2 workers (process pool, Dask): wall-clock speed-up over sequential, overhead per trial",
 }
