@@ -265,6 +265,11 @@ def search(
     storage    a JSON Lines file, locked for the whole search (a second search on the same file
                raises ``StorageInUse``); if it already holds trials they are checked and replayed,
                not re-run, and the search continues exactly as an uninterrupted run would have.
+               A parallel search's file is replayed in the order of its asks and tells
+               (``Trial.asked``, ``Trial.n_asked``); jobs that were running when it stopped run
+               again first. (After the resume, a strategy whose proposals depend on the order
+               results arrive, as BO's and ASHA's do, goes on from the replayed state, not
+               necessarily as the interrupted run would have: that order is not reproducible.)
     timeout    seconds after which no new trial starts.
     callbacks  each called as ``cb(trial, history)`` after every trial; raise ``StopSearch`` to end.
     resource_budget  the total resource (epochs, ...) the search may spend, summed over its
