@@ -481,6 +481,6 @@ def plot_workers(trials_or_frame, ax=None, title: str = "Trials on the workers")
     ax.set_xlabel("seconds since the first trial started")
     ax.set_ylabel("worker")
     ax.set_title(title)
-    ax.legend(handles=legend, loc="upper right", fontsize=8)
+    ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # beside the bars
     ax.grid(axis="x", alpha=0.3)
     return ax
