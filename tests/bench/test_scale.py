@@ -140,11 +140,12 @@ def test_reference_script_draws_the_searchs_configurations():
 
 
 def test_parallel_smoke_pool_and_dask():
-    rows = scale.run_forest(seeds=[0], budget=4, workers=2, modes=("sequential", "pool", "dask"))
-    assert [r["mode"] for r in rows] == ["sequential", "pool", "dask"]
+    modes = ("sequential", "pool", "dask", "dask-client")
+    rows = scale.run_forest(seeds=[0], budget=4, workers=2, modes=modes)
+    assert [r["mode"] for r in rows] == list(modes)
     assert all(r["same_configs"] and r["trials"] == 4 for r in rows)
     assert len({r["best"] for r in rows}) == 1  # the same configurations score the same on any worker
-    assert [r["workers"] for r in rows] == [1, 2, 2]
+    assert [r["workers"] for r in rows] == [1, 2, 2, 2]
     assert all(0 <= r["start_s"] < r["wall_s"] and r["to_target_s"] <= r["wall_s"] for r in rows)
 
 
