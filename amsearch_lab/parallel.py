@@ -136,6 +136,13 @@ def _shipped_task(blob: bytes, task: Task) -> tuple:
     return run_task(cloudpickle.loads(blob), task)
 
 
+def fork_or_spawn() -> str:
+    """How worker processes start: ``"fork"`` on Linux, where it is safe and cheap (a worker starts
+    with the driver's imports, as PyTorch's DataLoader workers do), ``"spawn"`` elsewhere (macOS,
+    Windows), where a worker imports everything afresh."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 # -- where the workers are -----------------------------------------------------------------------------
 class Lost(Exception):
     """The worker running a job died (plumbing: the backend's answer, never the objective's).
@@ -161,10 +168,7 @@ class ProcessBackend:
         self.pool_of: dict = {}  # handle -> the executor it was submitted to
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        # fork where it is safe and cheap (Linux: the workers start with the driver's imports, as
-        # PyTorch's DataLoader workers do); spawn elsewhere (macOS, Windows)
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        return cf.ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context(method),
+        return cf.ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context(fork_or_spawn()),
                                       initializer=_install,
                                       initargs=(self.blob, max(1, (os.cpu_count() or 1) // self.n_workers)))
 
@@ -217,8 +221,11 @@ class DaskBackend:
 
         self.cluster = None
         if client is None:
-            # the scheduler re-runs a task whose worker died once, then raises KilledWorker
-            with dask.config.set({"distributed.scheduler.allowed-failures": ATTEMPTS - 1}):
+            # the scheduler re-runs a task whose worker died once, then raises KilledWorker; on
+            # Linux the workers are forked, as the process pool's are: they start with the
+            # driver's imports (spawned, each would spend seconds importing them again)
+            with dask.config.set({"distributed.scheduler.allowed-failures": ATTEMPTS - 1,
+                                  "distributed.worker.multiprocessing-method": fork_or_spawn()}):
                 self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                             dashboard_address=":0")
                 client = Client(self.cluster)
