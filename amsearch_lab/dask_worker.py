@@ -24,6 +24,9 @@ class ObjectivePlugin(WorkerPlugin):
     def setup(self, worker) -> None:
         import cloudpickle
 
+        from .parallel import one_torch_thread
+
+        one_torch_thread()
         self.objective = cloudpickle.loads(self.blob)
 
 

@@ -40,7 +40,15 @@ Faults:
   Dask raises ``KilledWorker`` and the trial is recorded failed. A result is released as soon as
   it is told, so a worker dying later never makes the scheduler compute it again;
 - an exception or NaN from the objective is the objective's answer, never retried: a failed
-  trial, as in the sequential loop.
+  trial, as in the sequential loop. A result that cannot travel back from the worker (an
+  ``info`` holding a generator) is a failed trial that says so; an objective that cannot be
+  pickled is refused before anything runs (a thread pool shares it, so there it may hold a lock).
+
+A stopping rule (the median rule's ``should_stop``) runs on the worker, beside the objective,
+with a copy of the strategy taken when the job started: it compares the job with the results
+told by then, not with those that arrive while it runs. With k workers it therefore stops
+fewer trials than the sequential rule, later: the price of not sending every report back to
+the driver.
 
 The objective travels once per worker, not once per trial: a process pool started here gets it
 (pickled by ``cloudpickle``, so a function defined in a notebook works) in each worker's
@@ -55,7 +63,6 @@ import concurrent.futures as cf
 import copy
 import multiprocessing
 import numbers
-import os
 import pickle
 import sys
 import time
@@ -95,7 +102,8 @@ def run_task(objective, task: Task) -> tuple:
     loop). Returns ``(trial, checkpoint, error)``: ``checkpoint`` is ``(step, state)`` the job
     ended with (None for a plain objective), ``error`` the objective's exception when it raised
     (to re-raise with ``catch=False``), replaced by a RuntimeError with its text when it cannot
-    be pickled back."""
+    travel back. A result that cannot travel back to the driver (an ``info`` or a checkpoint
+    holding a generator, a lock) makes the trial failed, saying so, instead of breaking the search."""
     trial, run = start_trial(task.job, 0, task.stopper, task.committed, task.resource_budget, task.multi_fidelity,
                              task.start, task.state)
     trial.worker = worker_name()
@@ -103,29 +111,59 @@ def run_task(objective, task: Task) -> tuple:
     error = _evaluate(objective, trial, run, storable=task.storable)
     trial.duration = time.time() - trial.start
     checkpoint = None if run is None or run.state is None else (run.last_step, run.state)
-    if error is not None:
-        try:
-            pickle.dumps(error)
-        except Exception:  # noqa: BLE001 - any pickling failure: send its text instead
-            error = RuntimeError(f"{type(error).__name__}: {error}")
+    if error is not None and not _travels(error):
+        error = RuntimeError(f"{type(error).__name__}: {error}")
+    if not _travels((trial, checkpoint)):
+        problem = _travels.last
+        trial.status, trial.value, trial.info, checkpoint = FAILED, None, {}, None
+        trial.error = (f"its result cannot be sent back from the worker ({problem}): return an info dict and "
+                       f"report checkpoints that pickle (tensors, arrays, numbers; no generators or locks)")
     return trial, checkpoint, error
 
 
+def _travels(thing) -> bool:
+    """Whether ``thing`` survives a pickle round trip (the way back from a worker); the reason it
+    does not is kept in ``_travels.last``."""
+    try:
+        pickle.loads(pickle.dumps(thing))
+        return True
+    except Exception as e:  # noqa: BLE001 - any failure means it cannot travel
+        _travels.last = f"{type(e).__name__}: {e}"
+        return False
+
+
 _OBJECTIVE = None  # a process-pool worker's objective, unpickled once by its initializer
+_INSTALL_ERROR = None  # why it could not be, if it could not
 
 
-def _install(blob: bytes, threads: int) -> None:
-    """A pool worker's initializer: unpickle the objective once, and give torch (when the driver
-    imported it) ``threads`` threads, its share of the cores, so k workers do not oversubscribe."""
-    global _OBJECTIVE
+def one_torch_thread() -> None:
+    """In a worker process: one torch thread, when the driver imported torch. A forked worker must
+    not start a thread pool of its own (the parent's OpenMP pool does not survive a fork, and a
+    new one can hang); PyTorch's DataLoader workers do the same."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _install(blob: bytes) -> None:
+    """A pool worker's initializer: unpickle the objective once (or keep why it failed)."""
+    global _OBJECTIVE, _INSTALL_ERROR
     import cloudpickle
 
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    _OBJECTIVE = cloudpickle.loads(blob)
+    one_torch_thread()
+    try:
+        _OBJECTIVE = cloudpickle.loads(blob)
+    except Exception as e:  # noqa: BLE001 - reported by every task, not a dead pool
+        _INSTALL_ERROR = f"{type(e).__name__}: {e}"
+
+
+class ObjectiveUnavailable(RuntimeError):
+    """The objective could not be unpickled on a worker: a set-up error, not a trial's result."""
 
 
 def _pool_task(task: Task) -> tuple:
+    if _INSTALL_ERROR is not None:
+        raise ObjectiveUnavailable(f"search: the objective could not be unpickled on a worker process "
+                                   f"({_INSTALL_ERROR})")
     return run_task(_OBJECTIVE, task)
 
 
@@ -157,11 +195,8 @@ class ProcessBackend:
     """Jobs on a ``concurrent.futures`` executor: a process pool of our own (rebuilt when a dead
     worker breaks it), or the user's executor."""
 
-    def __init__(self, objective, n_workers: int, executor=None):
-        import cloudpickle
-
-        self.objective, self.n_workers = objective, n_workers
-        self.blob = cloudpickle.dumps(objective)
+    def __init__(self, objective, blob: bytes | None, n_workers: int, executor=None):
+        self.objective, self.blob, self.n_workers = objective, blob, n_workers
         self.owned = executor is None
         self.executor = self._new_pool() if executor is None else executor
         self.broken = False
@@ -169,8 +204,7 @@ class ProcessBackend:
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context(fork_or_spawn()),
-                                      initializer=_install,
-                                      initargs=(self.blob, max(1, (os.cpu_count() or 1) // self.n_workers)))
+                                      initializer=_install, initargs=(self.blob,))
 
     def submit(self, task: Task):
         if self.broken:  # a dead worker broke the pool: a new one for the resubmitted jobs
@@ -210,10 +244,9 @@ class DaskBackend:
     """Jobs on a Dask cluster: a ``LocalCluster`` of our own, or the user's ``Client``. The
     objective is a worker plugin (``dask_worker.py``): every worker, a restarted one too, gets it once."""
 
-    def __init__(self, objective, n_workers: int | None, client=None):
+    def __init__(self, blob: bytes, n_workers: int | None, client=None):
         import uuid
 
-        import cloudpickle
         import dask
         from dask.distributed import Client, LocalCluster
 
@@ -223,8 +256,10 @@ class DaskBackend:
         if client is None:
             # the scheduler re-runs a task whose worker died once, then raises KilledWorker; on
             # Linux the workers are forked, as the process pool's are: they start with the
-            # driver's imports (spawned, each would spend seconds importing them again)
+            # driver (spawned, each would spend seconds importing them again); a worker holds one
+            # task at a time (saturation 1), so a worker's death never takes a queued task with it
             with dask.config.set({"distributed.scheduler.allowed-failures": ATTEMPTS - 1,
+                                  "distributed.scheduler.worker-saturation": 1.0,
                                   "distributed.worker.multiprocessing-method": fork_or_spawn()}):
                 self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                             dashboard_address=":0")
@@ -234,7 +269,7 @@ class DaskBackend:
         if self.n_workers < 1:
             raise ValueError(f"search: executor={client!r} has no worker threads")
         self.name = f"amsearch-objective-{uuid.uuid4().hex}"
-        client.register_plugin(ObjectivePlugin(cloudpickle.dumps(objective)), name=self.name)
+        client.register_plugin(ObjectivePlugin(blob), name=self.name)
 
     def submit(self, task: Task):
         from .dask_worker import run_on_worker
@@ -295,14 +330,32 @@ class Workers:
         raise ValueError(f"search: executor={executor!r} must be 'process', 'dask', a dask.distributed.Client "
                          f"or a concurrent.futures executor")
 
-    def open(self, objective):
+    def ship(self, objective) -> None:
+        """Pickle ``objective`` for the workers (``cloudpickle``: a notebook's function works), once,
+        before anything runs: a ValueError naming it when it cannot be (a lock, an open file, a
+        generator inside). A thread pool shares the objective itself."""
+        import cloudpickle
+
+        self.objective, self.blob = objective, None
+        if isinstance(self.executor, cf.ThreadPoolExecutor):
+            return
+        try:
+            self.blob = cloudpickle.dumps(objective)
+        except Exception as e:  # noqa: BLE001 - whatever pickling raised, the objective is the cause
+            raise ValueError(f"search: objective={objective!r} cannot be sent to worker processes "
+                             f"(n_workers={self.n_workers}, executor={self.executor!r}): {type(e).__name__}: {e}. "
+                             f"Hold only data that pickles (arrays, tensors, numbers), or run it sequentially"
+                             ) from None
+
+    def open(self):
+        """Start (or connect to) the workers; the objective travels to each of them once."""
         if self.executor == "process":
-            return ProcessBackend(objective, self.n_workers)
+            return ProcessBackend(self.objective, self.blob, self.n_workers)
         if self.executor == "dask":
-            return DaskBackend(objective, self.n_workers)
+            return DaskBackend(self.blob, self.n_workers)
         if isinstance(self.executor, cf.Executor):
-            return ProcessBackend(objective, self.n_workers, self.executor)
-        return DaskBackend(objective, self.n_workers, self.executor)
+            return ProcessBackend(self.objective, self.blob, self.n_workers, self.executor)
+        return DaskBackend(self.blob, self.n_workers, self.executor)
 
 
 def _need_dask() -> None:
@@ -315,53 +368,81 @@ def _need_dask() -> None:
 # -- the driver ------------------------------------------------------------------------------------------
 @dataclass
 class _Slot:
-    """A submitted job (plumbing): its ask index, the job, its task, attempts so far, resource reserved."""
+    """A submitted job (plumbing): its ask index, the job, its task, the times its worker died
+    while it ran alone, the resource reserved for it, and whether it runs alone (a suspect)."""
 
     asked: int
     job: Job
     task: Task
-    attempts: int
+    deaths: int
     reserved: float
     submitted: float
-
-
-def _reserve(job: Job, start: float, multi_fidelity: bool) -> float:
-    """The resource a running job may still spend: up to its budget (0 when it has none)."""
-    if not multi_fidelity or job.budget is None:
-        return 0.0
-    return max(float(job.budget) - start, 0.0)
+    alone: bool
 
 
 def run_parallel(objective, space, strat, history: History, budget, timeout, progress, catch, callbacks,
                  multi_fidelity, resource_budget, pending, n_asks, workers: Workers) -> History:
     """The loop of ``study.search`` with several jobs in flight (see the module). Arguments are
-    checked; ``pending`` are ``(ask index, job)`` pairs replayed from storage but never told:
-    they run first. With a ``resource_budget``, a job is cut where the steps of the finished
-    trials plus the budgets reserved by the running ones reach it, and no job starts once they do."""
-    backend = workers.open(objective)
+    checked and the objective pickled (``Workers.ship``); ``pending`` are ``(ask index, job)``
+    pairs replayed from storage but never told: they run first.
+
+    With a ``resource_budget``, each job reserves what it may spend when it starts: up to its
+    budget, or, for a job without one, an equal share of what is left among the free workers; it
+    is cut where the finished trials' steps plus the running jobs' reservations reach the
+    budget, and no job starts once they do.
+
+    A job lost with its worker while others ran (a process pool breaks as a whole, so any of them
+    may have killed it) becomes a *suspect*: suspects run again one at a time, with nothing beside
+    them, so a worker that dies then died of that job. A job whose worker dies ``ATTEMPTS`` times
+    while it runs alone is recorded failed; the others run on."""
     queue = list(pending)
+    suspects: list = []  # (asked, job, deaths) lost beside other jobs: rerun alone
     in_flight: dict = {}  # handle -> _Slot
     checkpoints = Checkpoints()
     spent = sum(t.resource for t in history)
     reserved = 0.0  # resource the running jobs may still spend
     stopper = type(strat).should_stop is not Strategy.should_stop  # does the strategy stop trials early?
     storable = history.path is not None
-    bar = progress_bar(strat, history, budget, resource_budget, progress)
-    t0, asking, clean = time.time(), True, False
+    t0, asking, clean, backend, bar = time.time(), True, False, None, None
 
-    def submit(asked: int, job: Job, attempts: int = 1):
+    def submit(asked: int, job: Job, deaths: int = 0, alone: bool = False):
         nonlocal reserved
         start, state = checkpoints.lookup(job) if multi_fidelity else (0, None)
-        task = Task(job, start, state, copy.deepcopy(strat) if stopper else None, spent + reserved,
-                    resource_budget, multi_fidelity, storable)
-        slot = _Slot(asked, job, task, attempts, _reserve(job, start, multi_fidelity), time.time())
-        reserved += slot.reserved
-        in_flight[backend.submit(task)] = slot
+        if resource_budget is not None and multi_fidelity and job.budget is None:  # a share of what is left
+            reserve = max(resource_budget - spent - reserved, 0.0) / (backend.n_workers - len(in_flight))
+            committed = resource_budget - reserve  # the job is cut once it has spent its share
+        else:
+            reserve = 0.0 if not multi_fidelity or job.budget is None else max(float(job.budget) - start, 0.0)
+            committed = spent + reserved
+        task = Task(job, start, state, copy.deepcopy(strat) if stopper else None, committed, resource_budget,
+                    multi_fidelity, storable)
+        reserved += reserve
+        in_flight[backend.submit(task)] = _Slot(asked, job, task, deaths, reserve, time.time(), alone)
+
+    def lost(slot: _Slot, e: Lost):
+        """A job whose worker died: a suspect to rerun alone, or (dead alone too often) a failed trial."""
+        deaths = slot.deaths + slot.alone
+        if not e.final and deaths < ATTEMPTS:
+            suspects.append((slot.asked, slot.job, deaths))
+            return None
+        trial, _ = start_trial(slot.job, 0, None, 0, None, multi_fidelity, slot.task.start)
+        why = "" if e.final else f"; it died each of the {deaths} times the job ran alone"
+        trial.status, trial.error = FAILED, f"lost: {e}{why}"
+        trial.start, trial.duration = slot.submitted, time.time() - slot.submitted
+        return trial
 
     try:
+        backend = workers.open()
+        bar = progress_bar(strat, history, budget, resource_budget, progress)
         while True:
-            # 1. fill the free workers: first the jobs a resume replayed, then new asks
+            # 1. fill the free workers: a suspect alone, else the jobs a resume replayed, then new asks
             while asking and len(in_flight) < backend.n_workers and len(history) + len(in_flight) < budget:
+                if any(slot.alone for slot in in_flight.values()):
+                    break  # a suspect runs with nothing beside it
+                if suspects:
+                    if not in_flight:
+                        submit(*suspects.pop(0), alone=True)
+                    break
                 if timeout is not None and time.time() - t0 > timeout:
                     asking = False
                     break
@@ -391,20 +472,18 @@ def run_parallel(objective, space, strat, history: History, budget, timeout, pro
             for handle in done:
                 slot = in_flight.pop(handle)
                 reserved -= slot.reserved
+                checkpoint, error = None, None
                 try:
                     trial, checkpoint, error = backend.result(handle)
-                except Lost as e:
+                except Lost as e:  # 3a. its worker died
+                    trial = lost(slot, e)
+                except Exception as e:  # the workers cannot run the objective at all (set-up, not a trial)
+                    _keep_history(e, history, "a worker")
+                    raise
+                finally:
                     backend.release(handle)
-                    if not e.final and slot.attempts < ATTEMPTS:  # 3a. its worker died: once more, elsewhere
-                        submit(slot.asked, slot.job, slot.attempts + 1)
-                        continue
-                    trial, _ = start_trial(slot.job, 0, None, 0, None, multi_fidelity, slot.task.start)
-                    tries = ATTEMPTS if e.final else slot.attempts
-                    trial.status, trial.error = FAILED, f"lost: {e}; it ran {tries} times"
-                    trial.start, trial.duration = slot.submitted, time.time() - slot.submitted
-                    checkpoint, error = None, None
-                else:
-                    backend.release(handle)
+                if trial is None:
+                    continue
                 spent += trial.resource
                 if checkpoint is not None:
                     checkpoints.keep_state(slot.job.config, *checkpoint)
@@ -421,5 +500,6 @@ def run_parallel(objective, space, strat, history: History, budget, timeout, pro
     finally:
         if bar is not None:
             bar.close()
-        backend.close(cancel=not clean)
+        if backend is not None:
+            backend.close(cancel=not clean)
     return history

@@ -173,8 +173,7 @@ def _replay(strategy, trials: list[Trial], path) -> tuple[list[tuple[int, Job]],
                           f"seed, or a new file.")
 
     for t in trials:
-        asked = t.number if t.asked is None else t.asked
-        n_asked = asked + 1 if t.n_asked is None else t.n_asked
+        asked, n_asked = journal(t)
         if asked in told or n_asked < len(jobs) or asked >= n_asked:
             raise ValueError(f"search: cannot resume from {path}: trial {t.number} (asked={t.asked}, "
                              f"n_asked={t.n_asked}) contradicts the trials before it; the file was edited?")
@@ -194,9 +193,17 @@ def _replay(strategy, trials: list[Trial], path) -> tuple[list[tuple[int, Job]],
             raise refuse(f"trial {t.number} was {t.params} at budget {t.budget}, but this strategy and seed "
                          f"propose {proposed[0]} at budget {job.budget}")
         t.params = {k: _plain(v) for k, v in params.items()}
+        t.asked, t.n_asked = asked, n_asked  # a file written before these fields: filled in
         strategy.tell(t)
         told.add(asked)
     return [(i, job) for i, job in enumerate(jobs) if i not in told], len(jobs)
+
+
+def journal(t: Trial) -> tuple[int, int]:
+    """``(asked, n_asked)`` of a stored trial; a file written before these fields is a sequential
+    one: ``(number, number + 1)``."""
+    asked = t.number if t.asked is None else t.asked
+    return asked, asked + 1 if t.n_asked is None else t.n_asked
 
 
 def _open_storage(storage, space, budget, minimize) -> tuple[History, object]:
@@ -309,12 +316,17 @@ def search(
     from .parallel import Workers  # plumbing of a parallel search (imports no cluster library)
 
     workers = Workers.check(n_workers, executor)
+    if workers is not None:
+        workers.ship(objective)
     history, lock = History(minimize=minimize), None
     if storage is not None:
         history, lock = _open_storage(storage, space, budget, minimize)
     try:
         stored = len(history)
-        history.trials = history.trials[:budget]  # a smaller budget: what an uninterrupted run gives; the file keeps all
+        if stored >= budget:  # the file holds the budget already: nothing runs, nothing is written
+            history.trials = [t for t in history.trials if journal(t)[0] < budget][:budget]  # the first asks
+            _replay(strat, history.trials, history.path)
+            return history
         pending, n_asks = _replay(strat, history.trials, history.path)
         if lock is not None and stored < budget:  # trials will be appended: mend a torn or unterminated last line
             text = history.path.read_text(encoding="utf-8")

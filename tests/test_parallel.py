@@ -272,14 +272,18 @@ def test_a_worker_killed_mid_trial_reruns_the_trial_once(executor, tmp_path):
 
 
 @pytest.mark.parametrize("executor", ["process", "dask"])
-def test_a_trial_whose_worker_dies_twice_is_recorded_failed(executor, tmp_path):
+def test_a_trial_whose_worker_always_dies_is_recorded_failed_and_spares_the_others(executor, tmp_path):
     (tmp_path / "target.json").write_text(json.dumps(third_params()))
     h = search(killer(str(tmp_path), always=True), SPACE, "random", budget=6, seed=5, progress=False, n_workers=2,
                executor=executor)
     assert len(h) == 6 and sorted(t.asked for t in h) == list(range(6))  # nothing stuck, nothing lost
     [dead] = [t for t in h if t.asked == 2]
     assert dead.status == "failed" and "lost" in dead.error and "died" in dead.error
-    assert len([n for n in os.listdir(tmp_path) if n.startswith("died")]) == 2  # tried twice, not more
+    assert all(t.ok for t in h if t.asked != 2)  # the trials that ran beside it are not blamed
+    died = len([n for n in os.listdir(tmp_path) if n.startswith("died")])
+    # Dask: run twice (the scheduler's retry). A process pool breaks as a whole, so the job is
+    # only blamed for deaths while it runs alone: twice alone, after once beside another job
+    assert died == 2 if executor == "dask" else 2 <= died <= 3
 
 
 DRIVER = textwrap.dedent("""
@@ -416,3 +420,138 @@ def test_synchronous_halving_waits_at_its_rungs_in_parallel(strategy):
             assert all(s.n_asked <= t.asked for s in below)
             best = sorted(below, key=lambda s: (s.value, s.asked))[: math.ceil(len(below) / 3)]
             assert t.config in {s.config for s in best}
+
+
+# -- what a reviewer broke once ------------------------------------------------------------------------------
+TORCH_DRIVER = textwrap.dedent("""
+    import torch
+    from amsearch_lab.space import Float, Space
+    from amsearch_lab.study import search
+
+    def matmul(params):
+        a = torch.randn(300, 300)
+        return float((a @ a).mean()) * 0 + params["x"]
+
+    if __name__ == "__main__":
+        torch.randn(300, 300) @ torch.randn(300, 300)  # the driver's thread pool runs before the fork
+        h = search(matmul, Space({"x": Float(0, 1)}), "random", budget=4, seed=0, progress=False, n_workers=2)
+        print(len(h))
+""")
+
+
+def test_a_pool_forked_from_a_driver_that_used_torch_does_not_hang(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(TORCH_DRIVER)
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split()[-1] == "4", done.stderr
+
+
+class Picky(Exception):
+    """An exception that pickles but cannot be rebuilt (two required arguments)."""
+
+    def __init__(self, column, why):
+        super().__init__(f"column {column}: {why}")
+
+
+def test_an_exception_that_cannot_travel_back_is_a_failed_trial_with_its_text(tmp_path):
+    log = tmp_path / "calls"
+
+    def objective(params):
+        with open(log, "a") as f:
+            f.write("x\n")
+        if params["k"] == 0:
+            raise Picky("age", "has NaN")
+        return params["x"]
+
+    h = search(objective, SPACE, "random", budget=8, seed=0, progress=False, n_workers=2)
+    assert len(log.read_text().split()) == 8  # never retried
+    failed = [t for t in h if not t.ok]
+    assert failed and all(t.params["k"] == 0 and "column age: has NaN" in t.error for t in failed)
+    with pytest.raises(RuntimeError, match="column age: has NaN"):
+        search(objective, SPACE, "random", budget=8, seed=0, progress=False, n_workers=2, catch=False)
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_a_result_that_cannot_travel_back_is_a_failed_trial_that_says_why(executor):
+    def objective(params):
+        return params["x"], {"batches": (i for i in range(3))} if params["k"] == 0 else {}
+
+    h = search(objective, SPACE, "random", budget=8, seed=0, progress=False, n_workers=2, executor=executor)
+    assert len(h) == 8
+    for t in h:
+        assert t.ok == (t.params["k"] != 0)
+        if not t.ok:
+            assert "cannot be sent back from the worker" in t.error and "generator" in t.error
+
+
+def budgetless(params, run):
+    """A multi-fidelity objective without a job budget: trains to 10 steps."""
+    for step in range(run.start + 1, 11):
+        run.report(step, params["x"] / step)
+
+
+@pytest.mark.parametrize("strategy", ["random", "median"])
+def test_resource_budget_holds_for_jobs_without_a_budget(strategy):
+    for n_workers in (1, 3):
+        h = search(budgetless, SPACE, strategy, budget=50, seed=0, progress=False, n_workers=n_workers,
+                   resource_budget=15)
+        assert sum(t.resource for t in h) == pytest.approx(15)
+
+
+class Unloadable:
+    """Pickles, but fails to unpickle (as a CUDA tensor would in a process without the GPU)."""
+
+    def __reduce__(self):
+        return (_fail_to_load, ())
+
+    def __call__(self, params):
+        return 0.0
+
+
+def _fail_to_load():
+    raise RuntimeError("no GPU in this process")
+
+
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_an_objective_that_cannot_be_unpickled_on_a_worker_raises_at_once(executor):
+    with pytest.raises(Exception, match="no GPU in this process") as caught:
+        search(Unloadable(), SPACE, "random", budget=6, seed=0, progress=False, n_workers=2, executor=executor)
+    assert len(getattr(caught.value, "history", ())) == 0 or executor == "dask"
+
+
+def test_an_objective_that_cannot_be_pickled_is_refused_before_any_work(tmp_path):
+    import threading
+
+    lock = threading.Lock()
+
+    def objective(params):
+        with lock:
+            return params["x"]
+
+    storage = tmp_path / "h.jsonl"
+    with pytest.raises(ValueError, match=r"objective=.* cannot be sent to worker processes .*n_workers=2.*lock"):
+        search(objective, SPACE, budget=4, progress=False, n_workers=2, storage=storage)
+    assert not storage.exists()
+    with cf.ThreadPoolExecutor(2) as pool:  # threads share the objective: nothing to pickle
+        assert len(search(objective, SPACE, budget=4, progress=False, executor=pool)) == 4
+
+
+def test_an_old_file_resumes_in_parallel_with_its_journal_filled_in(tmp_path):
+    storage = tmp_path / "old.jsonl"
+    search(bowl, SPACE, "random", budget=5, seed=0, progress=False, storage=storage)
+    records = [json.loads(line) for line in storage.read_text().splitlines()]
+    storage.write_text("".join(json.dumps({k: v for k, v in r.items() if k not in ("asked", "n_asked", "worker")})
+                               + "\n" for r in records))  # as written before these fields existed
+    h = search(bowl, SPACE, "random", budget=10, seed=0, progress=False, storage=storage, n_workers=2)
+    assert sorted(t.asked for t in h) == list(range(10))
+    assert by_ask(h) == by_ask(search(bowl, SPACE, "random", budget=10, seed=0, progress=False))
+
+
+def test_a_smaller_budget_returns_the_first_asks_the_file_holds_and_runs_nothing(tmp_path):
+    storage = tmp_path / "h.jsonl"
+    search(bowl, SPACE, "random", budget=12, seed=0, progress=False, storage=storage, n_workers=2)
+    text = storage.read_text()
+    h = search(bowl, SPACE, "random", budget=5, seed=0, progress=False, storage=storage, n_workers=2)
+    assert sorted(t.asked for t in h) == list(range(5))  # asks 0..4, never ask 5 in place of 4
+    assert storage.read_text() == text

@@ -44,6 +44,9 @@ class MedianStopping(Strategy):
     max_budget       the budget every job is given (None: the objective's own maximum)
     min_trials       completed trials needed before anything is stopped
     min_step         no trial is stopped before this step
+
+    In a parallel search (``parallel.py``) the rule runs on the worker with the completed trials
+    known when the job started, so it stops fewer trials than it would sequentially.
     """
 
     multi_fidelity = True  # asks for jobs with budgets (fidelity.Job)
