@@ -30,11 +30,12 @@ as a resume of its own file.
 Faults:
 
 - a worker that dies mid-trial (a process killed, a machine lost) is not the objective's fault:
-  the trial runs again on another worker, once; if that worker dies too, it is recorded
-  ``failed`` with the reason. It never stays running forever;
+  the trial runs again on another worker; if its worker dies again, it is recorded ``failed``
+  with the reason. It never stays running forever;
 - on a process pool, a dead worker breaks the whole pool (Python cannot tell which job killed
-  it): the driver builds a new pool and resubmits every job that was running; each such job
-  counts that as one of its two attempts;
+  it): the driver builds a new pool, and every job that was running becomes a *suspect* that
+  runs again alone, one at a time, so a death is blamed only on the job that ran alone; a job
+  whose worker dies twice while it runs alone is recorded failed, the others run on;
 - on Dask, the scheduler itself re-runs a task whose worker died; a search's own
   ``LocalCluster`` allows it once (``distributed.scheduler.allowed-failures = 1``), after which
   Dask raises ``KilledWorker`` and the trial is recorded failed. A result is released as soon as
