@@ -258,10 +258,12 @@ class DaskBackend:
             # the scheduler re-runs a task whose worker died once, then raises KilledWorker; on
             # Linux the workers are forked, as the process pool's are: they start with the
             # driver (spawned, each would spend seconds importing them again); a worker holds one
-            # task at a time (saturation 1), so a worker's death never takes a queued task with it
+            # task at a time (saturation 1), so a worker's death never takes a queued task with it;
+            # no statistical profiler sampling the trials' stacks every 10 ms (it slows them)
             with dask.config.set({"distributed.scheduler.allowed-failures": ATTEMPTS - 1,
                                   "distributed.scheduler.worker-saturation": 1.0,
-                                  "distributed.worker.multiprocessing-method": fork_or_spawn()}):
+                                  "distributed.worker.multiprocessing-method": fork_or_spawn(),
+                                  "distributed.worker.profile.enabled": False}):
                 self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                             dashboard_address=":0")
                 client = Client(self.cluster)
