@@ -112,25 +112,24 @@ def run_task(objective, task: Task) -> tuple:
     error = _evaluate(objective, trial, run, storable=task.storable)
     trial.duration = time.time() - trial.start
     checkpoint = None if run is None or run.state is None else (run.last_step, run.state)
-    if error is not None and not _travels(error):
+    if error is not None and cannot_travel(error):
         error = RuntimeError(f"{type(error).__name__}: {error}")
-    if not _travels((trial, checkpoint)):
-        problem = _travels.last
+    problem = cannot_travel((trial, checkpoint))
+    if problem:
         trial.status, trial.value, trial.info, checkpoint = FAILED, None, {}, None
         trial.error = (f"its result cannot be sent back from the worker ({problem}): return an info dict and "
                        f"report checkpoints that pickle (tensors, arrays, numbers; no generators or locks)")
     return trial, checkpoint, error
 
 
-def _travels(thing) -> bool:
-    """Whether ``thing`` survives a pickle round trip (the way back from a worker); the reason it
-    does not is kept in ``_travels.last``."""
+def cannot_travel(thing) -> str | None:
+    """Why ``thing`` does not survive a pickle round trip (the way back from a worker), or None
+    when it does."""
     try:
         pickle.loads(pickle.dumps(thing))
-        return True
+        return None
     except Exception as e:  # noqa: BLE001 - any failure means it cannot travel
-        _travels.last = f"{type(e).__name__}: {e}"
-        return False
+        return f"{type(e).__name__}: {e}"
 
 
 _OBJECTIVE = None  # a process-pool worker's objective, unpickled once by its initializer
