@@ -449,12 +449,12 @@ def plot_workers(trials_or_frame, ax=None, title: str = "Trials on the workers")
         status = frame["status"] if "status" in frame.columns else "ok"
         bars = pd.DataFrame({"worker": frame["worker"], "start": frame["start"], "end": end, "status": status})
     else:
-        trials = list(trials_or_frame)
-        unnamed = [t.number for t in trials if t.worker is None]
-        if unnamed:
-            raise ValueError(f"plot_workers: trials {unnamed[:5]} have no worker (written before trials recorded one)")
-        bars = pd.DataFrame({"worker": [t.worker for t in trials], "start": [t.start for t in trials],
-                             "end": [t.start + t.duration for t in trials], "status": [t.status for t in trials]})
+        from .simulate import timeline
+
+        try:
+            bars = timeline(trials_or_frame)
+        except ValueError as e:
+            raise ValueError(f"plot_workers: {e}") from None
     if bars.empty:
         raise ValueError("plot_workers: no trials to draw")
     unknown = set(bars["status"]) - set(STATUS_STYLE)

@@ -31,7 +31,7 @@ from .fidelity import WaitForTrials
 from .strategies import SearchExhausted, Strategy
 from .study import Checkpoints, _evaluate, as_job, takes_run
 
-__all__ = ["CurveMemo", "simulate_workers", "idle_fraction"]
+__all__ = ["CurveMemo", "simulate_workers", "idle_fraction", "timeline"]
 
 
 class _Recorder:
@@ -220,6 +220,23 @@ def simulate_workers(strategy: Strategy, objective: Callable, n_workers: int = 4
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.DataFrame(rows).sort_values("number").reset_index(drop=True)[columns]
+
+
+def timeline(trials) -> pd.DataFrame:
+    """Real trials (a History or a list of Trials) as ``simulate_workers``' timeline: one row per
+    trial with ``worker``, ``start`` and ``end`` in seconds after the first trial started (from
+    ``Trial.start`` and ``Trial.duration``), and ``status``; what ``idle_fraction`` and
+    ``plots.plot_workers`` read. Raises ValueError for a trial without a worker (a history
+    written before trials recorded one)."""
+    trials = list(trials)
+    unnamed = [t.number for t in trials if t.worker is None]
+    if unnamed:
+        raise ValueError(f"timeline: trials {unnamed[:5]} have no worker (written before trials recorded one)")
+    frame = pd.DataFrame({"worker": [t.worker for t in trials], "start": [t.start for t in trials],
+                          "end": [t.start + t.duration for t in trials], "status": [t.status for t in trials]},
+                         columns=["worker", "start", "end", "status"])
+    t0 = frame["start"].min() if len(frame) else 0.0
+    return frame.assign(start=frame["start"] - t0, end=frame["end"] - t0)
 
 
 def idle_fraction(timeline: pd.DataFrame, n_workers: int) -> float:

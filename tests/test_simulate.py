@@ -185,3 +185,18 @@ def test_memo_arguments():
     with pytest.raises(ValueError, match="max_step"):
         CurveMemo(flat)
     assert CurveMemo(flat, max_step=3).max_step == 3
+
+
+def test_timeline_of_real_trials_is_relative_to_the_first_start():
+    from amsearch_lab.history import Trial
+    from amsearch_lab.simulate import timeline
+
+    trials = [Trial(number=0, params={}, start=100.0, duration=2.0, worker="a"),
+              Trial(number=1, params={}, start=101.0, duration=0.5, worker="b", status="failed")]
+    line = timeline(trials)
+    assert list(line.columns) == ["worker", "start", "end", "status"]
+    assert line["start"].tolist() == [0.0, 1.0] and line["end"].tolist() == [2.0, 1.5]
+    assert line["status"].tolist() == ["ok", "failed"]
+    assert idle_fraction(line, 2) == pytest.approx(1 - 2.5 / 4)
+    with pytest.raises(ValueError, match=r"trials \[0\] have no worker"):
+        timeline([Trial(number=0, params={})])
