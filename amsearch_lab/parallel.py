@@ -208,8 +208,9 @@ class ProcessBackend:
 
     def submit(self, task: Task):
         if self.broken:  # a dead worker broke the pool: a new one for the resubmitted jobs
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            if not self.owned:
+            if self.owned:  # one the user passed is theirs to shut down
+                self.executor.shutdown(wait=False, cancel_futures=True)
+            else:
                 warnings.warn("search: the executor you passed broke (a worker died); the search goes on with a "
                               "process pool of its own", stacklevel=2)
             self.executor, self.owned, self.broken = self._new_pool(), True, False
