@@ -1,0 +1,12 @@
+"""Population-based training: a population of networks trained side by side.
+
+``stacked.py``: ``Population``, N networks of one architecture with their own SGD hyperparameters,
+trained as one stacked model (``torch.func``) or, as the reference, one ``fit`` after another.
+``pbt.py``: ``PopulationBasedTraining`` (Jaderberg et al. 2017), exploit and explore over a
+``Population`` every few epochs.
+"""
+
+from .pbt import PopulationBasedTraining, ancestry, explore, truncation_selection
+from .stacked import HYPERPARAMETERS, Population
+
+__all__ = ["Population", "HYPERPARAMETERS", "PopulationBasedTraining", "truncation_selection", "explore", "ancestry"]
