@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import copy
+import itertools
 import multiprocessing
 import numbers
 import pickle
@@ -303,16 +304,76 @@ class DaskBackend:
             self.client.unregister_worker_plugin(self.name)
 
 
+class BatchBackend:
+    """Jobs evaluated together, in this process, by a *batch objective*
+    ``objective([params_1, ..., params_k]) -> [value_1, ..., value_k]`` (e.g. k networks trained
+    as one stacked model, ``population.BatchTraining``): the driver asks up to ``batch_size``
+    jobs, and the first ``wait`` evaluates every job submitted since the last one in one call.
+    Each value becomes its trial as a plain objective's would (a NaN fails that trial only); an
+    exception fails every trial of the batch. Each trial's ``duration`` is its share of the call."""
+
+    def __init__(self, objective, n_workers: int):
+        self.objective, self.n_workers = objective, n_workers
+        self.waiting: dict = {}  # handle -> task, submitted but not evaluated
+        self.done: dict = {}  # handle -> (trial, None, error)
+        self.handles = itertools.count()
+
+    def submit(self, task: Task):
+        handle = next(self.handles)
+        self.waiting[handle] = task
+        return handle
+
+    def wait(self, handles: list) -> set:
+        if not any(h in self.done for h in handles):
+            self._evaluate_batch()
+        return {h for h in handles if h in self.done}
+
+    def _evaluate_batch(self) -> None:
+        batch, self.waiting = list(self.waiting.items()), {}
+        start = time.time()
+        try:
+            raws = list(self.objective([dict(task.job.params) for _, task in batch]))
+            if len(raws) != len(batch):
+                raise ValueError(f"the batch objective returned {len(raws)} values for {len(batch)} params")
+            answers = [lambda _params, raw=raw: raw for raw in raws]
+        except Exception as e:  # noqa: BLE001 - the whole batch failed: each trial says why
+            def fail(_params, e=e):
+                raise e
+            answers = [fail] * len(batch)
+        share = (time.time() - start) / len(batch)
+        for (handle, task), answer in zip(batch, answers):
+            trial, _ = start_trial(task.job, 0, None, 0, None, multi_fidelity=False)
+            error = _evaluate(answer, trial, None, storable=task.storable)
+            trial.worker, trial.start, trial.duration = worker_name(), start, share
+            self.done[handle] = (trial, None, error)
+
+    def result(self, handle):
+        return self.done[handle]
+
+    def release(self, handle) -> None:
+        self.done.pop(handle, None)
+
+    def close(self, cancel: bool = False) -> None:
+        self.waiting.clear()
+
+
 class Workers:
-    """The checked ``n_workers`` and ``executor`` arguments of ``search()`` (plumbing)."""
+    """The checked ``n_workers``, ``executor`` and ``batch_size`` arguments of ``search()`` (plumbing)."""
 
     def __init__(self, n_workers: int | None, executor):
         self.n_workers, self.executor = n_workers, executor
 
     @classmethod
-    def check(cls, n_workers, executor) -> Workers | None:
+    def check(cls, n_workers, executor, batch_size=None) -> Workers | None:
         """The workers of a parallel search, or None for a sequential one (``n_workers`` None or 1
         and no executor). Raises ValueError naming the bad argument."""
+        if batch_size is not None:
+            if not (isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool) and batch_size >= 1):
+                raise ValueError(f"search: batch_size={batch_size!r} must be None or an integer >= 1")
+            if n_workers is not None or executor is not None:
+                raise ValueError(f"search: batch_size={batch_size!r} evaluates batches in this process; it cannot "
+                                 f"be combined with n_workers={n_workers!r} or executor={executor!r}")
+            return cls(int(batch_size), "batch")
         if n_workers is not None and not (isinstance(n_workers, numbers.Integral)
                                           and not isinstance(n_workers, bool) and n_workers >= 1):
             raise ValueError(f"search: n_workers={n_workers!r} must be None or an integer >= 1")
@@ -340,7 +401,7 @@ class Workers:
         import cloudpickle
 
         self.objective, self.blob = objective, None
-        if isinstance(self.executor, cf.ThreadPoolExecutor):
+        if isinstance(self.executor, cf.ThreadPoolExecutor) or self.executor == "batch":
             return
         try:
             self.blob = cloudpickle.dumps(objective)
@@ -352,6 +413,8 @@ class Workers:
 
     def open(self):
         """Start (or connect to) the workers; the objective travels to each of them once."""
+        if self.executor == "batch":
+            return BatchBackend(self.objective, self.n_workers)
         if self.executor == "process":
             return ProcessBackend(self.objective, self.blob, self.n_workers)
         if self.executor == "dask":

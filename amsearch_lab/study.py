@@ -257,6 +257,7 @@ def search(
     resource_budget: float | None = None,
     n_workers: int | None = None,
     executor=None,
+    batch_size: int | None = None,
 ) -> History:
     """Run ``budget`` evaluations of ``objective`` proposed by ``strategy``; return the History.
 
@@ -292,6 +293,12 @@ def search(
                processes started for this search), a ``dask.distributed.Client`` (a running
                cluster, e.g. ``Client("tcp://scheduler:8786")``) or a ``concurrent.futures``
                executor; one you pass is used, not shut down.
+    batch_size with a *batch objective* ``[params, ...] -> [value, ...]``: the strategy is asked
+               for ``batch_size`` jobs at a time and one call evaluates them all, in this process
+               (k networks trained as one stacked model: ``population.BatchTraining``). Trials
+               are kept and told in the order they were asked, as in a parallel search
+               (``parallel.BatchBackend``); not with ``n_workers``, ``executor`` or a
+               multi-fidelity objective.
 
     Multi-fidelity: a strategy's ``ask()`` may return a ``fidelity.Job`` (params, budget and the
     configuration's id). Each job is one trial. The loop keeps, in memory, the last ``state`` each
@@ -315,7 +322,10 @@ def search(
     strat = _make_strategy(strategy, space, seed, minimize, options)
     from .parallel import Workers  # plumbing of a parallel search (imports no cluster library)
 
-    workers = Workers.check(n_workers, executor)
+    workers = Workers.check(n_workers, executor, batch_size)
+    if batch_size is not None and multi_fidelity:
+        raise ValueError(f"search: batch_size={batch_size!r} needs a batch objective [params, ...] -> [value, ...], "
+                         f"not the multi-fidelity objective {objective!r}")
     if workers is not None:
         workers.ship(objective)
     history, lock = History(minimize=minimize), None
