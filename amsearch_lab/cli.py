@@ -1,6 +1,7 @@
-"""The headless command line: ``amsearch-lab search | tasks | strategies``.
+"""The headless command line: ``amsearch-lab search | pbt | tasks | strategies``.
 
     amsearch-lab search --task iris --strategy random --budget 30 --seed 0
+    amsearch-lab pbt --population 8 --epochs 8 --interval 2 --limit 10000
     amsearch-lab tasks
     amsearch-lab strategies
 
@@ -221,6 +222,72 @@ def _cmd_search(args) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must run from 784 inputs to 10 classes, e.g. 784,300,100,10")
+    return sizes
+
+
+def _cmd_pbt(args) -> int:
+    from .datasets import load_mnist
+    from .dimensions import Float
+    from .models import mlp
+    from .optim import evaluate
+    from .population import PopulationBasedTraining, ancestry
+    from .space import Space
+
+    # 1. check every argument; nothing has been trained or written yet
+    space = Space({"lr": Float(1e-3, 1.0, log=True), "momentum": Float(0.0, 0.95)})
+    try:
+        pbt = PopulationBasedTraining(space, population=args.population, epochs=args.epochs, interval=args.interval,
+                                      fraction=args.fraction, seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.storage == "":
+        raise UsageError("--storage '': give a file path, or leave the flag out for the default under runs/")
+    storage = Path(args.storage) if args.storage else Path("runs") / f"pbt-seed{args.seed}.jsonl"
+    _check_storage(storage, args.resume)
+    checkpoint = storage.with_name(storage.name + ".pt")
+    # 2. run
+    data = load_mnist(limit=args.limit)
+    t0 = time.time()
+    try:
+        if storage.exists() and not args.resume:  # a fresh run over an old one (checked above)
+            lock = lock_storage(storage)
+            storage.unlink()
+            checkpoint.unlink(missing_ok=True)
+            lock.release()
+            print(f"amsearch-lab: note: replacing the run in {storage} (--resume continues it instead)",
+                  file=sys.stderr)
+        history = pbt.run(lambda i: mlp(args.sizes, seed=args.seed * args.population + i), data, storage=storage,
+                          progress=not args.quiet)
+    except (ValueError, OSError, StorageInUse) as e:
+        raise UsageError(f"--storage {storage}: {e}") from None
+    elapsed = time.time() - t0
+    # 3. report: validation chose the member; the test split is read once, for it only
+    member = pbt.best_member_
+    print(f"\nPBT on MNIST (MLP {'-'.join(map(str, args.sizes))}, {len(data.x_train)} training images): "
+          f"{args.population} members x {args.epochs} epochs, exploit/explore every {args.interval}, "
+          f"{elapsed:.1f} s")
+    if member is None:
+        print(f"every member failed in the last interval; the history is in {storage}")
+        return 0
+    print(f"the schedule member {member}'s weights were trained with (epochs: lr, momentum; <- the member it copied):")
+    for t in ancestry(history, member):
+        copied = "" if t.info["parent"] == t.info["member"] else f"  <- copied member {t.info['parent']}"
+        print(f"  {t.start_step:>3}-{t.budget:<3} member {t.info['member']:>2}: lr {t.params['lr']:.4g}, "
+              f"momentum {t.params['momentum']:.3f}, val_acc {t.value:.4f}{copied}")
+    _, test_acc = evaluate(pbt.population_.member(member), data.x_test, data.y_test)
+    print(f"chosen on validation: member {member}, val_acc {history[-pbt.population + member].value:.4f}; "
+          f"test accuracy {test_acc:.4f}")
+    print(f"history saved to {storage} (checkpoint {checkpoint})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = _Parser(prog="amsearch-lab", description="Automated model search, headless.", formatter_class=formatter)
@@ -248,6 +315,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top", type=_int_at_least(1), default=5, help="rows of the leaderboard")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_search)
+    p = sub.add_parser("pbt", help="population-based training of an MLP on MNIST; prints the discovered schedule",
+                       formatter_class=formatter)
+    p.add_argument("--population", type=_int_at_least(2), default=8, help="members trained side by side")
+    p.add_argument("--epochs", type=_int_at_least(1), default=8, help="epochs each member trains")
+    p.add_argument("--interval", type=_int_at_least(1), default=2, help="epochs between exploit/explore steps")
+    p.add_argument("--fraction", type=float, default=0.2, help="the bottom fraction copies the top fraction")
+    p.add_argument("--sizes", type=_sizes, default=(784, 300, 100, 10), help="the MLP's layer widths")
+    p.add_argument("--limit", type=_int_at_least(1), default=None,
+                   help="keep the first LIMIT images of each split; None: all of MNIST")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the draws, selections and weights")
+    p.add_argument("--storage", default=None,
+                   help="JSON Lines history (a checkpoint <file>.pt is kept beside it); None: runs/pbt-seed<seed>.jsonl")
+    p.add_argument("--resume", action="store_true", help="continue the storage file's run instead of starting afresh")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_pbt)
     sub.add_parser("tasks", help="list the built-in tasks").set_defaults(func=_cmd_tasks)
     sub.add_parser("strategies", help="list the search strategies").set_defaults(func=_cmd_strategies)
     return parser

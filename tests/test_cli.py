@@ -240,3 +240,47 @@ def test_a_fresh_run_says_it_replaces_an_old_history(tmp_path, monkeypatch, caps
     capsys.readouterr()
     assert main(args) == 0
     assert "replacing the 3 trials of h.jsonl" in capsys.readouterr().err
+
+
+# -- pbt ---------------------------------------------------------------------------------------------
+PBT_SMALL = ["pbt", "--population", "4", "--epochs", "3", "--interval", "1", "--limit", "300", "--sizes", "784,16,10",
+             "--quiet"]
+
+
+def test_pbt_prints_the_schedule_and_the_chosen_members_test_accuracy(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(PBT_SMALL) == 0
+    out = capsys.readouterr().out
+    history = History.load(tmp_path / "runs" / "pbt-seed0.jsonl", minimize=False)
+    assert len(history) == 4 * 3
+    assert (tmp_path / "runs" / "pbt-seed0.jsonl.pt").exists()
+    schedule = [line for line in out.splitlines() if " member " in line and ": lr " in line]
+    assert len(schedule) == 3  # one line per interval of the chosen member's ancestry
+    chosen = int(out.split("chosen on validation: member ")[1].split(",")[0])
+    last = [t for t in history if t.info["round"] == 2]
+    assert max(last, key=lambda t: t.value).info["member"] == chosen  # validation chose it
+    assert "test accuracy 0." in out
+
+
+def test_pbt_resume_continues_and_a_fresh_run_replaces(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(PBT_SMALL) == 0
+    first = capsys.readouterr().out.split("chosen on validation")[1]
+    assert main(PBT_SMALL + ["--resume"]) == 0  # the finished run: nothing trained again, same answer
+    assert capsys.readouterr().out.split("chosen on validation")[1] == first
+    assert main(PBT_SMALL) == 0
+    captured = capsys.readouterr()
+    assert "replacing the run" in captured.err and captured.out.split("chosen on validation")[1] == first
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["pbt", "--fraction", "0.7"], "fraction=0.7"),
+    (["pbt", "--population", "1"], "--population"),
+    (["pbt", "--sizes", "3,4"], "--sizes"),
+    (["pbt", "--storage", ""], "--storage"),
+])
+def test_pbt_bad_arguments_exit_2_before_anything_runs(tmp_path, monkeypatch, capsys, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
