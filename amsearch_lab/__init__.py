@@ -1,7 +1,7 @@
 """amsearch_lab: automated model search and architecture optimization, written to be read.
 
 The public API: the search space, the one search loop, the strategies, the datasets and the
-device helper. Sub-packages (``optim``, ``compress``, ``nas``) are imported by name.
+device helper. Sub-packages (``optim``, ``compress``, ``nas``, ``population``) are imported by name.
 """
 
 from .datasets import load_iris, load_mnist, make_regression
