@@ -160,12 +160,14 @@ class Population:
         if len(x_train) == 0 or len(x_val) == 0:
             raise ValueError(f"Population.train: x_train has {len(x_train)} and x_val {len(x_val)} examples; "
                              f"both need at least one")
-        step = self._train_vectorized if self.vectorized else self._train_sequential
         records = []
         for _ in range(epochs):
             start = time.perf_counter()
-            train_loss = step(x_train, y_train, x_val, y_val, batch_size)
-            val_loss, val_acc = self.evaluate(x_val, y_val)
+            if self.vectorized:
+                train_loss = self._train_vectorized(x_train, y_train, batch_size)
+                val_loss, val_acc = self.evaluate(x_val, y_val)
+            else:  # fit validates after its epoch already
+                train_loss, val_loss, val_acc = self._train_sequential(x_train, y_train, x_val, y_val, batch_size)
             val_loss[~np.isfinite(train_loss)] = np.nan
             val_acc[~np.isfinite(train_loss)] = np.nan
             if self.device.type == "cuda":
@@ -175,7 +177,7 @@ class Population:
                             "val_acc": val_acc, "seconds": time.perf_counter() - start})
         return records
 
-    def _train_vectorized(self, x_train, y_train, x_val, y_val, batch_size) -> np.ndarray:
+    def _train_vectorized(self, x_train, y_train, batch_size) -> np.ndarray:
         # plumbing: each member's batches for this epoch, drawn from its own generator like fit's
         orders = [shuffled_batches(len(x_train), batch_size, g, self.device) for g in self.generators]
         eta = {k: self._broadcast("lr", p) for k, p in self.params.items()}
@@ -196,8 +198,9 @@ class Population:
                     v.mul_(mu[k] != 0)                    # SGD keeps no velocity when mu = 0
         return (loss_sum / len(x_train)).cpu().numpy().astype(float)
 
-    def _train_sequential(self, x_train, y_train, x_val, y_val, batch_size) -> np.ndarray:
-        losses = np.empty(self.n)
+    def _train_sequential(self, x_train, y_train, x_val, y_val, batch_size) -> tuple[np.ndarray, ...]:
+        """One ``fit`` epoch per member: the training loss, validation loss and accuracy, (N,) each."""
+        losses, val_loss, val_acc = np.empty(self.n), np.empty(self.n), np.empty(self.n)
         for i, (model, opt) in enumerate(zip(self.models, self.optimizers)):
             opt.lr = float(self.hyperparameters["lr"][i])
             opt.momentum = float(self.hyperparameters["momentum"][i])
@@ -205,12 +208,13 @@ class Population:
             try:
                 result = fit(model, (x_train, y_train, x_val, y_val), opt, epochs=1, batch_size=batch_size,
                              seed=self.generators[i], progress=False, device=self.device)
-                losses[i] = result.records[-1]["train_loss"]
+                record = result.records[-1]
+                losses[i], val_loss[i], val_acc[i] = record["train_loss"], record["val_loss"], record["val_acc"]
             except DivergenceError:
-                losses[i] = math.nan
+                losses[i] = val_loss[i] = val_acc[i] = math.nan
             if opt.momentum == 0:
                 opt.velocity = [None] * len(opt.params)
-        return losses
+        return losses, val_loss, val_acc
 
     # -- evaluation -----------------------------------------------------------------------------------
     @torch.no_grad()
