@@ -28,7 +28,9 @@ to 1e-5). ``vectorized=False`` runs exactly those N ``fit`` calls instead: the f
 reference.
 
 Not covered: layers with buffers (batch norm's running statistics would have to be updated
-inside ``vmap``) and Nesterov momentum; both are refused with a ValueError.
+inside ``vmap``), frozen parameters (``requires_grad=False``), dropout in the stacked path
+(``vmap`` refuses random operations; ``vectorized=False`` trains it) and Nesterov momentum; all
+are refused with a ValueError.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ class Population:
     ``copy_member(src, dst)`` copies weights, velocity and hyperparameters (PBT's exploit);
     ``set_hyperparameters(i, lr=...)`` changes one member's (PBT's explore); ``member(i)`` is an
     ``nn.Module`` with member i's weights; ``state()`` / ``load_state()`` checkpoint it all.
-    Raises ValueError for an empty list, mixed architectures, buffers or bad hyperparameters.
+    Raises ValueError for an empty list, mixed architectures, buffers, frozen parameters, dropout
+    (stacked path), a device this machine lacks or bad hyperparameters.
     """
 
     def __init__(self, models: Sequence[nn.Module], lr, momentum=0.0, weight_decay=0.0, seeds=None,
@@ -106,6 +109,16 @@ class Population:
             if buffers:
                 raise ValueError(f"Population: models[{i}] has buffers {buffers} (batch norm?); a population "
                                  f"trains models with parameters only")
+            frozen = [name for name, p in m.named_parameters() if not p.requires_grad]
+            if frozen:  # SGD skips them, the stacked gradient would not: refused rather than trained differently
+                raise ValueError(f"Population: models[{i}] has parameters with requires_grad=False {frozen}; "
+                                 f"a population trains every parameter")
+            dropout = [name for name, layer in m.named_modules() if isinstance(layer, nn.modules.dropout._DropoutNd)]
+            if dropout and vectorized:
+                raise ValueError(f"Population: models[{i}] has Dropout layers {dropout}; the stacked model cannot "
+                                 f"draw random masks inside vmap: use vectorized=False")
+        if not first:
+            raise ValueError(f"Population: models[0]={models[0]!r} has no parameters to train")
         self.n = n = len(models)
         self.hyperparameters = {"lr": _per_member("lr", lr, n), "momentum": _per_member("momentum", momentum, n),
                                 "weight_decay": _per_member("weight_decay", weight_decay, n)}
@@ -114,7 +127,10 @@ class Population:
             raise ValueError(f"Population: seeds={seeds!r} must be {n} integers (one per member)")
         self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
         self.vectorized = bool(vectorized)
-        self.device = pick_device() if device is None else torch.device(device)
+        try:
+            self.device = pick_device(device)  # None: the best available
+        except ValueError as e:
+            raise ValueError(f"Population: device={device!r} cannot be used ({e})") from None
         self.epochs_done = 0
         self._template = copy.deepcopy(models[0]).to(self.device)  # what member(i) fills with weights
         if self.vectorized:
@@ -151,7 +167,9 @@ class Population:
         and arrays of shape (N,): ``train_loss`` (mean over the epoch's batches, as ``fit``),
         ``val_loss``, ``val_acc``. A member whose loss became NaN/inf has NaN in all three for
         that epoch and keeps training NaN weights until it copies another member's: the others
-        are untouched (this is where a sequential ``fit`` raises ``DivergenceError``)."""
+        are untouched (this is where a sequential ``fit`` raises ``DivergenceError``). So does a
+        member whose validation loss is NaN/inf (a last step that blew up the weights): its
+        ``val_acc`` would be the argmax of NaN logits."""
         if not (isinstance(epochs, int) and epochs >= 1):
             raise ValueError(f"Population.train: epochs={epochs!r} must be a positive integer")
         if not (isinstance(batch_size, int) and batch_size >= 1):
@@ -168,8 +186,9 @@ class Population:
                 val_loss, val_acc = self.evaluate(x_val, y_val)
             else:  # fit validates after its epoch already
                 train_loss, val_loss, val_acc = self._train_sequential(x_train, y_train, x_val, y_val, batch_size)
-            val_loss[~np.isfinite(train_loss)] = np.nan
-            val_acc[~np.isfinite(train_loss)] = np.nan
+            diverged = ~np.isfinite(train_loss) | ~np.isfinite(val_loss)  # a last step may blow up the weights
+            val_loss[diverged] = np.nan
+            val_acc[diverged] = np.nan  # the argmax of NaN logits is no accuracy
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             self.epochs_done += 1
@@ -248,9 +267,8 @@ class Population:
     def copy_member(self, src: int, dst: int) -> None:
         """Member ``dst`` becomes an exact copy of member ``src``: weights, velocity and
         hyperparameters (its shuffle generator stays its own)."""
-        for name, i in (("src", src), ("dst", dst)):
-            if not (isinstance(i, numbers.Integral) and 0 <= i < self.n):
-                raise ValueError(f"Population.copy_member: {name}={i!r} must be a member index in [0, {self.n})")
+        self._check_index("copy_member", "src", src)
+        self._check_index("copy_member", "dst", dst)
         for h in self.hyperparameters.values():
             h[dst] = h[src]
         if self.vectorized:
@@ -262,8 +280,13 @@ class Population:
             self.models[dst].load_state_dict(self.models[src].state_dict())
             self.optimizers[dst].velocity = [None if v is None else v.clone() for v in self.optimizers[src].velocity]
 
+    def _check_index(self, method: str, name: str, i) -> None:
+        if not (isinstance(i, numbers.Integral) and not isinstance(i, bool) and 0 <= i < self.n):
+            raise ValueError(f"Population.{method}: {name}={i!r} must be a member index in [0, {self.n})")
+
     def set_hyperparameters(self, i: int, **values) -> None:
         """Set member ``i``'s ``lr``, ``momentum`` and/or ``weight_decay`` (checked like ``SGD``'s)."""
+        self._check_index("set_hyperparameters", "i", i)
         for name, value in values.items():
             if name not in HYPERPARAMETERS:
                 raise ValueError(f"Population.set_hyperparameters: {name!r} is not one of {HYPERPARAMETERS}")
@@ -273,6 +296,7 @@ class Population:
 
     def member(self, i: int) -> nn.Module:
         """An ``nn.Module`` (a copy) holding member ``i``'s weights, e.g. for ``optim.evaluate``."""
+        self._check_index("member", "i", i)
         model = copy.deepcopy(self._template)
         model.load_state_dict({k: p[i] for k, p in self.weights().items()})
         return model
@@ -304,7 +328,13 @@ class Population:
                 "generators": [g.get_state() for g in self.generators], "epochs_done": self.epochs_done}
 
     def load_state(self, state: dict) -> None:
-        """Continue from ``state()`` (of this population or one with the same members and path)."""
+        """Continue from ``state()`` of a population of the same size and architecture (either path).
+        Raises ValueError for a state of another size or architecture, before anything changes."""
+        shapes = {k: tuple(w.shape) for k, w in state["weights"].items()}
+        wanted = {k: (self.n, *shape) for k, shape in _structure(self._template)}
+        if shapes != wanted or len(state["generators"]) != self.n:
+            raise ValueError(f"Population.load_state: the state holds weights {shapes} and "
+                             f"{len(state['generators'])} generators; this population needs {wanted} and {self.n}")
         self.hyperparameters = {k: _per_member(k, v, self.n) for k, v in state["hyperparameters"].items()}
         for g, s in zip(self.generators, state["generators"]):
             g.set_state(s)
