@@ -46,7 +46,7 @@ from ..history import History, Trial
 from ..space import Space
 from ..storage import FAILED, OK, ensure_writable, lock_storage
 from ..study import StopSearch
-from .stacked import HYPERPARAMETERS, Population
+from .stacked import HYPERPARAMETERS, Population, _per_member
 
 __all__ = ["PopulationBasedTraining", "truncation_selection", "explore", "ancestry"]
 
@@ -58,21 +58,24 @@ def truncation_selection(scores, fraction: float, rng: np.random.Generator, mini
                          ) -> list[tuple[int, int]]:
     """Exploit: ``(loser, winner)`` pairs; each loser copies its winner.
 
-    scores    (N,) the members' validation metric; NaN marks a failed member (ranked last)
+    scores    (N,) the members' validation metric; NaN (or inf) marks a failed member (ranked last)
     fraction  k = min(ceil(fraction N), N // 2) members at each end of the ranking: each of the
               bottom k copies one of the top k drawn uniformly (with replacement); a failed member
-              outside the bottom k copies one too. Ties are ranked by member index.
+              outside the bottom k copies one too, and a failed member is never copied (when more
+              than N - k failed, the top holds fewer than k; when all failed, nobody copies).
+              Ties are ranked by member index.
     """
     scores = np.asarray(scores, dtype=float)
     n = len(scores)
     if not (isinstance(fraction, numbers.Real) and 0 < fraction <= 0.5):
         raise ValueError(f"truncation_selection: fraction={fraction!r} must be in (0, 0.5]")
-    key = np.where(np.isnan(scores), np.inf, scores if minimize else -scores)  # lower key = better
+    failed = ~np.isfinite(scores)
+    key = np.where(failed, np.inf, scores if minimize else -scores)  # lower key = better
     order = np.argsort(key, kind="stable")  # best first
     k = min(math.ceil(fraction * n), n // 2)
-    top, bottom = order[:k], order[n - k:]
-    losers = sorted(set(bottom.tolist()) | set(np.flatnonzero(np.isnan(scores)).tolist()) - set(top.tolist()))
-    if not len(top):
+    top = [int(i) for i in order[:k] if not failed[i]]
+    losers = sorted((set(order[n - k:].tolist()) | set(np.flatnonzero(failed).tolist())) - set(top))
+    if not top:
         return []
     return [(int(i), int(top[rng.integers(len(top))])) for i in losers]
 
@@ -161,8 +164,18 @@ class PopulationBasedTraining:
         if bad or ("lr" not in space.dimensions and "lr" not in fixed):
             raise ValueError(f"PopulationBasedTraining: fixed={fixed!r} must give the hyperparameters of "
                              f"{HYPERPARAMETERS} that space does not (lr is needed)")
-        if not isinstance(seed, numbers.Integral):
-            raise ValueError(f"PopulationBasedTraining: seed={seed!r} must be an integer")
+        # every value a member can get (the space's bounds or choices: explore clips onto them) must
+        # be one SGD takes; found here, not when a member reaches it after hours of training
+        for where, name, values in ([("space", n, list(d.choices) if isinstance(d, Choice) else [d.low, d.high])
+                                     for n, d in space.dimensions.items()]
+                                    + [("fixed", n, [v]) for n, v in fixed.items()]):
+            try:
+                _per_member(name, values, len(values))
+            except (TypeError, ValueError):
+                raise ValueError(f"PopulationBasedTraining: {where} gives {name} the values {values}; SGD needs "
+                                 f"lr and weight_decay finite and >= 0, momentum in [0, 1)") from None
+        if not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
+            raise ValueError(f"PopulationBasedTraining: seed={seed!r} must be an integer >= 0")
         self.space, self.population, self.epochs, self.interval = space, int(population), int(epochs), int(interval)
         self.fraction, self.factors, self.resample_prob, self.metric = fraction, factors, resample_prob, metric
         self.fixed = {n: v for n, v in fixed.items() if n not in space.dimensions}
@@ -192,15 +205,16 @@ class PopulationBasedTraining:
         callbacks    ``cb(history)`` after every interval; raising ``StopSearch`` ends the run
         Returns the History: one trial per member and interval (``config`` = member, ``start_step``
         and ``budget`` = the interval's first and last epoch, ``value`` = the metric at its end,
-        ``info`` = member, round, parent and the interval's losses)."""
+        ``info`` = member, round, parent and the interval's losses, None where NaN)."""
         # plumbing: storage, and the state a resume continues from
         lock, checkpoint = None, None
         if storage is not None:
             path = Path(storage)
             ensure_writable(path)
             lock = lock_storage(path)
-            checkpoint = self._load_checkpoint(path)
         try:
+            if storage is not None:
+                checkpoint = self._load_checkpoint(path)
             return self._run(make_model, data, device, vectorized, storage, progress, callbacks, checkpoint)
         finally:
             if lock is not None:
@@ -234,7 +248,9 @@ class PopulationBasedTraining:
             scores = records[-1][self.metric]  # (N,)
             self._record(history, records, params, parents, scores, round_, first, start)
             bar.update(len(records))
-            bar.set_postfix(best=f"{np.nanmax(scores) if not self.minimize else np.nanmin(scores):.4f}")
+            finite = scores[np.isfinite(scores)]
+            if len(finite):  # not when every member failed
+                bar.set_postfix(best=f"{finite.min() if self.minimize else finite.max():.4f}")
             # 3. exploit (selection) and explore (mutation), except after the last interval
             parents = list(range(n))
             if pop.epochs_done < self.epochs:
@@ -273,8 +289,9 @@ class PopulationBasedTraining:
             ok = math.isfinite(value)
             curve = [[r["epoch"], float(r[self.metric][i]) if math.isfinite(r[self.metric][i]) else None]
                      for r in records]
-            info = {"member": i, "round": round_, "parent": parents[i],
-                    **{k: float(records[-1][k][i]) for k in ("train_loss", "val_loss", "val_acc")}}
+            info = {"member": i, "round": round_, "parent": parents[i],  # NaN -> None: JSON has no NaN
+                    **{k: float(v) if math.isfinite(v := records[-1][k][i]) else None
+                       for k in ("train_loss", "val_loss", "val_acc")}}
             number = len(history)
             history.append(Trial(
                 number=number, params=dict(params[i]), value=value if ok else None, status=OK if ok else FAILED,
