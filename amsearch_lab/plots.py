@@ -10,7 +10,8 @@ import numpy as np
 __all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves", "plot_paths_2d",
            "contour_2d", "plot_slices", "plot_parallel_coordinates", "plot_pareto",
            "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d",
-           "plot_gp_band", "plot_likelihood_surface", "plot_images_28x28", "plot_heatmap", "plot_workers"]
+           "plot_gp_band", "plot_likelihood_surface", "plot_images_28x28", "plot_heatmap", "plot_workers",
+           "plot_lineage", "plot_schedules"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -483,4 +484,143 @@ def plot_workers(trials_or_frame, ax=None, title: str = "Trials on the workers")
     ax.set_title(title)
     ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # beside the bars
     ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def _pbt_rounds(history) -> dict:
+    """``{(round, member): trial}`` of a population-based training History (``info`` holds
+    ``round``, ``member`` and ``parent``); ValueError when it is empty or a trial lacks them."""
+    trials = list(history)
+    if not trials:
+        raise ValueError("plot_lineage/plot_schedules: the history is empty")
+    missing = [t.number for t in trials if not {"round", "member", "parent"} <= set(t.info)]
+    if missing:
+        raise ValueError(f"plot_lineage/plot_schedules: trials {missing[:5]} have no round, member and parent in "
+                         f"their info (a history written by PopulationBasedTraining has them)")
+    return {(t.info["round"], t.info["member"]): t for t in trials}
+
+
+def _final_member(history, rounds: dict, member) -> int:
+    """``member``, or by default the member with the best value in the last round."""
+    last = max(r for r, _ in rounds)
+    members = sorted(m for r, m in rounds if r == last)
+    if member is not None:
+        if member not in members:
+            raise ValueError(f"plot_lineage/plot_schedules: member={member!r} is not in the last round {members}")
+        return member
+    ok = [m for m in members if rounds[last, m].ok]
+    if not ok:
+        return members[0]
+    sign = 1 if getattr(history, "minimize", True) else -1
+    return min(ok, key=lambda m: sign * rounds[last, m].value)
+
+
+def _per_epoch(trials, param: str) -> np.ndarray:
+    """The value of ``param`` during each epoch covered by ``trials`` (consecutive intervals,
+    ``start_step`` to ``budget``): one entry per epoch, epoch 1 first."""
+    return np.array([t.params[param] for t in trials for _ in range(int(t.budget) - int(t.start_step))], dtype=float)
+
+
+def plot_lineage(history, ax=None, member: int | None = None, param: str = "lr", log: bool = True,
+                 title: str = "Lineage: who copied whom"):
+    """The family tree of a population-based training run (the History of
+    ``population.PopulationBasedTraining``): x = epoch, y = member.
+
+    Each trial (one member, one interval) is a horizontal segment from its first epoch
+    (``start_step``, the epochs done before it) to its last (``budget``), coloured by its
+    hyperparameter ``param`` (log scale when ``log``; colour bar beside); a failed one ends in a
+    red ×. At each exploit step a grey line joins the parent at the epoch of the copy to the member
+    that copied it (``info["parent"]``): a line from member p to member m at epoch e means m
+    continued from p's weights after e epochs. The ancestry of ``member`` (default: the best
+    member of the last interval) is drawn in black on top: the path its final weights travelled.
+    Raises ValueError for an empty history or one whose trials lack round, member and parent."""
+    from matplotlib import colors
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import LineCollection
+
+    from .population.pbt import ancestry
+
+    rounds = _pbt_rounds(history)
+    chosen = _final_member(history, rounds, member)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4))
+    trials = list(rounds.values())
+    values = np.array([t.params[param] for t in trials], dtype=float)
+    low, high = values.min(), values.max()
+    if high == low:
+        low, high = (low / 2, high * 2) if log and low > 0 else (low - 1, high + 1)
+    norm = colors.LogNorm(vmin=low, vmax=high) if log else colors.Normalize(vmin=low, vmax=high)
+    mappable = ScalarMappable(norm=norm, cmap="viridis")
+    m = [t.info["member"] for t in trials]
+    segments = [[(t.start_step, y), (t.budget, y)] for t, y in zip(trials, m)]
+    ax.add_collection(LineCollection(segments, colors=mappable.to_rgba(values), linewidths=3, zorder=2))
+    copies = [[(t.start_step, t.info["parent"]), (t.start_step, t.info["member"])] for t in trials
+              if t.info["parent"] != t.info["member"]]
+    ax.add_collection(LineCollection(copies, colors="0.6", linewidths=1, zorder=1))
+    failed = [(t.budget, t.info["member"]) for t in trials if not t.ok]
+    if failed:
+        ax.plot(*zip(*failed), "x", color="tab:red", markersize=7, zorder=3, label=f"failed ({len(failed)})")
+    xs, ys = [], []
+    for t in ancestry(history, chosen):
+        if t.info["parent"] != t.info["member"]:
+            xs.append(t.start_step)
+            ys.append(t.info["parent"])
+        xs += [t.start_step, t.budget]
+        ys += [t.info["member"], t.info["member"]]
+    ax.plot(xs, ys, color="black", linewidth=1.5, zorder=4, label=f"ancestry of member {chosen}")
+    ax.figure.colorbar(mappable, ax=ax, label=f"{param} during the interval")
+    n = max(m) + 1
+    ax.set_xlim(0, max(t.budget for t in trials))
+    ax.set_ylim(-0.5, n - 0.5)
+    ax.set_yticks(range(n))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("member")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return ax
+
+
+def plot_schedules(history, ax=None, member: int | None = None, param: str = "lr", log: bool = True,
+                   references: Mapping | None = None, title: str = "Each member's schedule"):
+    """Each member's hyperparameter ``param`` over the epochs of a population-based training run
+    (the History of ``population.PopulationBasedTraining``), as the value it trained with during
+    each epoch: one thin step line per member index (it jumps where the member copied another and
+    explored). The schedule that ``member``'s final weights were trained with (its ancestry,
+    ``population.ancestry``; default member: the best of the last interval) is the thick black
+    line. ``references`` maps a label to one value per epoch (epoch 1 first), drawn dashed: e.g.
+    hand-made schedules to compare with. Log y-axis when ``log``. Raises ValueError for an empty
+    history, trials without round, member and parent, or a reference of the wrong length."""
+    from .population.pbt import ancestry
+
+    rounds = _pbt_rounds(history)
+    chosen = _final_member(history, rounds, member)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4))
+    members = sorted({m for _, m in rounds})
+    n_rounds = max(r for r, _ in rounds) + 1
+    epochs = int(max(t.budget for t in rounds.values()))
+    edges = np.arange(epochs + 1)
+    for m in members:
+        path = [rounds[r, m] for r in range(n_rounds) if (r, m) in rounds]
+        ax.stairs(_per_epoch(path, param), edges, baseline=None, linewidth=0.8, alpha=0.6)
+    ax.stairs(_per_epoch(ancestry(history, chosen), param), edges, baseline=None, color="black", linewidth=2.5,
+              label=f"ancestry of member {chosen}")
+    for (label, values), style in zip((references or {}).items(), ["--", ":", "-.", (0, (5, 1, 1, 1))] * 10):
+        values = np.asarray(values, dtype=float)
+        if values.shape != (epochs,):
+            raise ValueError(f"plot_schedules: references[{label!r}] has {values.size} values; it needs one per "
+                             f"epoch ({epochs})")
+        ax.stairs(values, edges, baseline=None, linestyle=style, linewidth=1.8, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlim(0, epochs)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(param)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return ax

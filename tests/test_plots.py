@@ -81,3 +81,75 @@ def test_workers_gantt_takes_a_history_or_a_timeline_and_checks_its_input():
     history.trials[0].worker = None
     with pytest.raises(ValueError, match=r"trials \[0\] have no worker"):
         plots.plot_workers(history)
+
+
+def _pbt_history():
+    """A hand-made PBT history: 3 members, 2 intervals of 2 epochs; member 2 fails in the first,
+    then members 1 and 2 copy member 0; member 1 ends best."""
+    from amsearch_lab.history import History, Trial
+
+    rows = [(0, 0, 0, 0.1, 0.3), (0, 1, 1, 0.01, 0.5), (0, 2, 2, 0.5, None),
+            (1, 0, 0, 0.1, 0.2), (1, 1, 0, 0.08, 0.15), (1, 2, 0, 0.12, 0.25)]
+    history = History(minimize=True)
+    for number, (r, m, parent, lr, value) in enumerate(rows):
+        history.append(Trial(number, {"lr": lr}, value, status="ok" if value is not None else "failed",
+                             info={"round": r, "member": m, "parent": parent}, start_step=2 * r, budget=2 * r + 2,
+                             config=m))
+    return history
+
+
+def test_lineage_draws_segments_copies_failures_and_the_ancestry():
+    ax = plots.plot_lineage(_pbt_history(), ax=Figure().subplots())
+    _labelled(ax)
+    segments, copies = (c.get_segments() for c in ax.collections[:2])
+    assert sorted(tuple(map(tuple, s)) for s in segments) == sorted(
+        [((0, m), (2, m)) for m in range(3)] + [((2, m), (4, m)) for m in range(3)])
+    assert sorted(tuple(map(tuple, s)) for s in copies) == [((2, 0), (2, 1)), ((2, 0), (2, 2))]  # parent -> member
+    colours = ax.collections[0].get_colors()
+    assert len({tuple(c) for c in colours}) == 5  # five distinct learning rates (0.1 twice)
+    failed, path = ax.lines
+    assert list(failed.get_xdata()) == [2] and list(failed.get_ydata()) == [2]
+    assert list(path.get_xdata()) == [0, 2, 2, 2, 4] and list(path.get_ydata()) == [0, 0, 0, 1, 1]
+    assert "member 1" in path.get_label()  # the best of the last interval (0.15)
+    ax = plots.plot_lineage(_pbt_history(), ax=Figure().subplots(), member=2)
+    assert list(ax.lines[-1].get_ydata()) == [0, 0, 0, 2, 2]
+
+
+def test_schedules_step_per_epoch_with_the_ancestry_and_references():
+    ax = plots.plot_schedules(_pbt_history(), ax=Figure().subplots(), references={"cosine": [0.1, 0.07, 0.03, 0.0]},
+                              log=False)
+    _labelled(ax)
+    steps = [p.get_data() for p in ax.patches]
+    assert all(list(edges) == [0, 1, 2, 3, 4] for _, edges, _ in steps)
+    values = [list(np.round(v, 6)) for v, _, _ in steps]
+    assert values == [[0.1] * 4, [0.01, 0.01, 0.08, 0.08], [0.5, 0.5, 0.12, 0.12],  # members 0, 1, 2
+                      [0.1, 0.1, 0.08, 0.08],  # member 1's final weights: member 0's first interval, then its own
+                      [0.1, 0.07, 0.03, 0.0]]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ancestry of member 1", "cosine"]
+
+
+def test_lineage_and_schedules_of_a_real_run_and_bad_input():
+    import pytest
+
+    from amsearch_lab.history import History
+    from amsearch_lab.models import mlp
+    from amsearch_lab.population import PopulationBasedTraining
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 4, generator=g), torch.randint(0, 3, (64,), generator=g)
+    pbt = PopulationBasedTraining(Space({"lr": Float(1e-3, 1.0, log=True)}), population=5, epochs=4, interval=1,
+                                  batch_size=16, seed=0)
+    history = pbt.run(lambda i: mlp((4, 8, 3), seed=i), (x, y, x, y), device="cpu", progress=False)
+    ax = plots.plot_lineage(history, ax=Figure().subplots())
+    assert len(ax.collections[0].get_segments()) == len(history) == 20
+    assert f"member {pbt.best_member_}" in ax.lines[-1].get_label()
+    ax = plots.plot_schedules(history, ax=Figure().subplots())
+    assert len(ax.patches) == 5 + 1 and ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_lineage(History())
+    with pytest.raises(ValueError, match="round, member and parent"):
+        plots.plot_schedules(_history())
+    with pytest.raises(ValueError, match="one per epoch"):
+        plots.plot_schedules(history, ax=Figure().subplots(), references={"constant": [0.1] * 3})
+    with pytest.raises(ValueError, match="member=7"):
+        plots.plot_lineage(history, ax=Figure().subplots(), member=7)
