@@ -1,6 +1,6 @@
 """Playgrounds (ipywidgets) that end the lessons: a search explorer, Bayesian optimization in 1-D,
-a genetic algorithm in 2-D, optimizers on the regression loss, three compression sliders and
-neural architecture search.
+a genetic algorithm in 2-D, optimizers on the regression loss, three compression sliders,
+neural architecture search, multi-fidelity search and population-based training.
 
 Every playground is a small class. Its controls are attributes (``explorer.budget``,
 ``explorer.run_button``), so is the data behind its plot and table (``explorer.history``,
@@ -20,10 +20,13 @@ One module per topic:
   ``mnist_base_model``;
 - ``nas``: ``NASPlayground``, design, race and train on the tabular benchmark;
 - ``multi_fidelity``: ``MultiFidelityPlayground``, successive halving, Hyperband, ASHA, the median rule
-  and model-based Hyperband on synthetic learning curves, one job at a time.
+  and model-based Hyperband on synthetic learning curves, one job at a time;
+- ``population``: ``PBTPlayground``, population-based training of a small MLP on MNIST: the lineage
+  tree and each member's learning-rate schedule.
 
 Every algorithm comes from the library: ``search()`` with its callbacks and ``StopSearch``, the
-strategies, ``GaussianProcess`` and the acquisition functions, ``optim``, ``compress``, ``nas``.
+strategies, ``GaussianProcess`` and the acquisition functions, ``optim``, ``compress``, ``nas``,
+``population``.
 """
 
 from ..tasks import forrester
@@ -33,8 +36,9 @@ from .genetic import GeneticPlayground
 from .multi_fidelity import MultiFidelityPlayground
 from .nas import NASPlayground
 from .optimizers import OptimizerPlayground
+from .population import PBTPlayground
 from .search import SearchExplorer
 
 __all__ = ["SearchExplorer", "BayesOptPlayground", "GeneticPlayground", "OptimizerPlayground",
            "PruningPlayground", "QuantizationPlayground", "LowRankPlayground", "NASPlayground", "MultiFidelityPlayground",
-           "mnist_base_model", "forrester"]
+           "PBTPlayground", "mnist_base_model", "forrester"]
