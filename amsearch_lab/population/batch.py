@@ -38,8 +38,9 @@ class BatchTraining:
     seed         the shuffle seed shared by every configuration
     vectorized   one stacked model (True) or one ``fit`` after another (False): same values
 
-    ``info`` holds ``val_loss``, ``val_acc`` and ``train_loss`` after the last epoch. A
-    configuration that diverges gets NaN (a failed trial); the others are unaffected.
+    ``info`` holds ``val_loss``, ``val_acc`` and ``train_loss`` after the last epoch (None for a
+    NaN: a JSON history has no NaN). A configuration that diverges gets NaN (a failed trial); the
+    others are unaffected. Bad arguments raise ValueError at once.
     """
 
     def __init__(self, make_model: Callable[[], nn.Module], data, epochs: int = 1, fixed: dict | None = None,
@@ -51,12 +52,16 @@ class BatchTraining:
             raise ValueError(f"BatchTraining: epochs={epochs!r} must be an integer >= 1")
         if metric not in METRICS:
             raise ValueError(f"BatchTraining: metric={metric!r} must be one of {METRICS}")
+        if not (isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool) and batch_size >= 1):
+            raise ValueError(f"BatchTraining: batch_size={batch_size!r} must be an integer >= 1")
+        if not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+            raise ValueError(f"BatchTraining: seed={seed!r} must be an integer")
         fixed = {"momentum": 0.0, "weight_decay": 0.0, **(fixed or {})}
         bad = [n for n in fixed if n not in HYPERPARAMETERS]
         if bad:
             raise ValueError(f"BatchTraining: fixed={fixed!r} may only hold {HYPERPARAMETERS}")
         self.make_model, self.data, self.epochs, self.fixed, self.metric = make_model, data, int(epochs), fixed, metric
-        self.batch_size, self.seed, self.vectorized, self.device = batch_size, seed, vectorized, device
+        self.batch_size, self.seed, self.vectorized, self.device = int(batch_size), int(seed), vectorized, device
 
     def __repr__(self) -> str:
         return f"BatchTraining(epochs={self.epochs}, metric={self.metric!r}, vectorized={self.vectorized})"
@@ -79,7 +84,7 @@ class BatchTraining:
         last = pop.train(self.data, epochs=self.epochs, batch_size=self.batch_size)[-1]
         out = []
         for i in range(len(batch)):
-            info = {k: float(last[k][i]) for k in ("val_loss", "val_acc", "train_loss")}
-            value = info["val_loss"] if self.metric == "val_loss" else 1.0 - info["val_acc"]
+            value = float(last["val_loss"][i] if self.metric == "val_loss" else 1.0 - last["val_acc"][i])
+            info = {k: float(v) if math.isfinite(v := last[k][i]) else None for k in ("val_loss", "val_acc", "train_loss")}
             out.append((value if math.isfinite(value) else math.nan, info))
         return out
