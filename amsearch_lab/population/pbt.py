@@ -206,7 +206,13 @@ class PopulationBasedTraining:
         Returns the History: one trial per member and interval (``config`` = member, ``start_step``
         and ``budget`` = the interval's first and last epoch, ``value`` = the metric at its end,
         ``info`` = member, round, parent and the interval's losses, None where NaN)."""
-        # plumbing: storage, and the state a resume continues from
+        # plumbing: the arguments, storage, and the state a resume continues from
+        if not callable(make_model):
+            raise ValueError(f"PopulationBasedTraining.run: make_model={make_model!r} must be a function i -> network")
+        if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not all(callable(cb) for cb in callbacks):
+            raise ValueError(f"PopulationBasedTraining.run: callbacks={callbacks!r} must be a list of functions "
+                             f"cb(history)")
+        callbacks = list(callbacks)
         lock, checkpoint = None, None
         if storage is not None:
             path = Path(storage)

@@ -88,6 +88,29 @@ def test_batch_size_larger_than_the_budget_and_a_grid_that_runs_out():
     assert len(history) == 5 and [len(c) for c in rec.calls] == [3, 2]
 
 
+def test_the_backend_evaluates_what_was_submitted_since_the_last_wait_in_one_call():
+    from amsearch_lab.fidelity import Job
+    from amsearch_lab.parallel import BatchBackend, Task
+
+    rec = Recorder()
+    backend = BatchBackend(rec, n_workers=3)
+    params = [{"x": 0.5, "n": i, "kind": "a"} for i in (1, 2, 3)]
+
+    def submit(p):
+        return backend.submit(Task(Job(params=p), 0, None, None, 0.0, None, False, False))
+
+    first, second = submit(params[0]), submit(params[1])
+    assert rec.calls == [] and backend.wait([first, second]) == {first, second}
+    third = submit(params[2])
+    assert backend.wait([first, third]) == {first}  # a result is waiting: nothing is evaluated
+    assert backend.wait([third]) == {third} and [len(c) for c in rec.calls] == [2, 1]
+    trials = [backend.result(h)[0] for h in (first, second, third)]
+    assert [(t.params, t.value) for t in trials] == [(p, p["n"]) for p in params]
+    assert trials[0].start == trials[1].start and trials[0].duration == trials[1].duration >= 0
+    backend.release(first)
+    assert first not in backend.done
+
+
 # -- resume ---------------------------------------------------------------------------------------------
 def stop_at(number):
     def callback(trial, history):

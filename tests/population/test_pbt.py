@@ -184,7 +184,12 @@ def test_history_trials_are_member_intervals(reference):
         assert t.ok and (t.asked, t.n_asked) == (t.number, t.number + 1)
     final = [t for t in history if t.info["round"] == 2]
     assert driver.best_member_ == min(final, key=lambda t: t.value).info["member"]
-    assert driver.population_.epochs_done == 5
+    # no exploit after the last interval: the population is the one the last trials measured
+    pop = driver.population_
+    assert pop.epochs_done == 5
+    assert list(pop.hyperparameters["lr"]) == [t.params["lr"] for t in final]
+    _, _, x_val, y_val = toy()
+    assert list(pop.evaluate(x_val, y_val)[0]) == pytest.approx([t.value for t in final], abs=1e-6)
 
 
 def test_lineage_says_who_copied_whom(reference):
@@ -258,6 +263,7 @@ def test_population_of_two_and_a_diverging_member_with_storage(tmp_path):
     assert second.info["parent"] != second.info["member"] and second.ok and second.params == {"lr": 0.05}
     loaded = History.load(tmp_path / "pbt.jsonl", minimize=False)
     assert fields(loaded) == fields(history)
+    assert fields(ancestry(loaded, 0)) == fields(ancestry(history, 0))
     assert driver.best_member_ is not None
 
 
@@ -348,3 +354,18 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
 def test_members_of_different_shapes_are_refused():
     with pytest.raises(ValueError, match=r"models\[1\]"):
         pbt().run(lambda i: mlp((20, 8 + i, 3), seed=i), toy(), device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"make_model": "mlp"}, "make_model="),
+    ({"callbacks": lambda history: None}, "callbacks="),
+    ({"callbacks": [None]}, "callbacks="),
+    ({"device": "gpu"}, "device='gpu'"),
+    ({"data": toy()[:3]}, "data"),
+])
+def test_bad_run_arguments_raise_value_error_before_training(kwargs, match, tmp_path):
+    options = {"make_model": make_model, "data": toy(), "device": "cpu", "progress": False,
+               "storage": tmp_path / "pbt.jsonl", **kwargs}
+    with pytest.raises(ValueError, match=match):
+        pbt().run(**options)
+    assert not (tmp_path / "pbt.jsonl.pt").exists()  # nothing trained, no checkpoint
