@@ -239,6 +239,8 @@ class Population:
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """Mean cross-entropy and accuracy of every member on ``(x, y)``: two arrays of shape (N,)."""
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"Population.evaluate: batch_size={batch_size!r} must be a positive integer")
         x, y = x.to(self.device), y.to(self.device)
         if len(x) == 0:
             raise ValueError(f"Population.evaluate: x has no examples (shape {tuple(x.shape)})")

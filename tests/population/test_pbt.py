@@ -300,6 +300,33 @@ def test_a_stopped_run_resumes_to_the_uninterrupted_one(tmp_path, reference, rou
     assert fields(again) == fields(history)
 
 
+class CrashingData:
+    """``toy()`` as attributes, whose ``x_train`` raises at its ``crash_at``-th read: a crash in
+    the middle of a run (``Population.train`` reads it once per interval)."""
+
+    def __init__(self, crash_at):
+        self.reads, self.crash_at = 0, crash_at
+        self._x, self.y_train, self.x_val, self.y_val = toy()
+
+    @property
+    def x_train(self):
+        self.reads += 1
+        if self.reads == self.crash_at:
+            raise MemoryError("the machine went down")
+        return self._x
+
+
+def test_a_run_that_crashed_inside_an_interval_resumes_from_the_last_checkpoint(tmp_path, reference):
+    driver, history = reference
+    path = tmp_path / "pbt.jsonl"
+    with pytest.raises(MemoryError):
+        pbt().run(make_model, CrashingData(crash_at=4), device="cpu", progress=False, storage=path)
+    kept = len(History.load(path))
+    assert 0 < kept < len(history) and kept % driver.population == 0  # whole rounds, not all of them
+    resumed = run(pbt(), storage=path)
+    assert fields(resumed) == fields(history)
+
+
 def test_a_vectorized_checkpoint_resumes_in_the_sequential_path(tmp_path, reference):
     driver, history = reference
     path = tmp_path / "pbt.jsonl"

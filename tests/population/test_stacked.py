@@ -81,6 +81,8 @@ def test_member_is_a_module_with_that_members_weights(mnist):
         loss, acc = evaluate(pop.member(i), mnist[2], mnist[3])
         assert (loss, acc) == pytest.approx((val_loss[i], val_acc[i]), abs=1e-6)
     assert isinstance(pop.member(0), nn.Module) and pop.member(0) is not pop.member(0)
+    chunked = pop.evaluate(mnist[2], mnist[3], batch_size=7)  # 300 = 42 x 7 + 6: a short last chunk
+    assert np.allclose(chunked[0], val_loss, atol=1e-6) and np.array_equal(chunked[1], val_acc)
 
 
 # -- a diverging member ---------------------------------------------------------------------------------
@@ -269,6 +271,7 @@ def test_bad_calls_raise_value_error_naming_the_argument():
                         (lambda: pop.train((x, y, xv[:0], yv[:0])), "x_val"),
                         (lambda: pop.train((x, y, xv)), "data"),
                         (lambda: pop.evaluate(xv[:0], yv[:0]), "no examples"),
+                        (lambda: pop.evaluate(xv, yv, batch_size=0), "batch_size=0"),
                         (lambda: pop.copy_member(0, 4), "dst=4"),
                         (lambda: pop.copy_member(-1, 0), "src=-1"),
                         (lambda: pop.member(4), "i=4")]:
