@@ -46,7 +46,7 @@ from ..history import History, Trial
 from ..space import Space
 from ..storage import FAILED, OK, ensure_writable, lock_storage
 from ..study import StopSearch
-from .stacked import HYPERPARAMETERS, Population, _per_member
+from .stacked import HYPERPARAMETERS, Population, per_member
 
 __all__ = ["PopulationBasedTraining", "truncation_selection", "explore", "ancestry"]
 
@@ -170,7 +170,7 @@ class PopulationBasedTraining:
                                      for n, d in space.dimensions.items()]
                                     + [("fixed", n, [v]) for n, v in fixed.items()]):
             try:
-                _per_member(name, values, len(values))
+                per_member(name, values, len(values))
             except (TypeError, ValueError):
                 raise ValueError(f"PopulationBasedTraining: {where} gives {name} the values {values}; SGD needs "
                                  f"lr and weight_decay finite and >= 0, momentum in [0, 1)") from None

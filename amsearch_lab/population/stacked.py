@@ -55,7 +55,7 @@ __all__ = ["Population", "HYPERPARAMETERS"]
 HYPERPARAMETERS = ("lr", "momentum", "weight_decay")  # what each member may set for itself
 
 
-def _per_member(name: str, value, n: int) -> np.ndarray:
+def per_member(name: str, value, n: int) -> np.ndarray:
     """``value`` (a number, or one per member) as a float array of shape (n,), checked like SGD's."""
     arr = np.full(n, value, dtype=float) if isinstance(value, numbers.Real) else np.asarray(value, dtype=float)
     if arr.shape != (n,):
@@ -120,8 +120,8 @@ class Population:
         if not first:
             raise ValueError(f"Population: models[0]={models[0]!r} has no parameters to train")
         self.n = n = len(models)
-        self.hyperparameters = {"lr": _per_member("lr", lr, n), "momentum": _per_member("momentum", momentum, n),
-                                "weight_decay": _per_member("weight_decay", weight_decay, n)}
+        self.hyperparameters = {"lr": per_member("lr", lr, n), "momentum": per_member("momentum", momentum, n),
+                                "weight_decay": per_member("weight_decay", weight_decay, n)}
         seeds = list(range(n)) if seeds is None else list(seeds)
         if len(seeds) != n or not all(isinstance(s, numbers.Integral) for s in seeds):
             raise ValueError(f"Population: seeds={seeds!r} must be {n} integers (one per member)")
@@ -294,7 +294,7 @@ class Population:
                 raise ValueError(f"Population.set_hyperparameters: {name!r} is not one of {HYPERPARAMETERS}")
             new = self.hyperparameters[name].copy()
             new[i] = value
-            self.hyperparameters[name] = _per_member(name, new, self.n)
+            self.hyperparameters[name] = per_member(name, new, self.n)
 
     def member(self, i: int) -> nn.Module:
         """An ``nn.Module`` (a copy) holding member ``i``'s weights, e.g. for ``optim.evaluate``."""
@@ -337,7 +337,7 @@ class Population:
         if shapes != wanted or len(state["generators"]) != self.n:
             raise ValueError(f"Population.load_state: the state holds weights {shapes} and "
                              f"{len(state['generators'])} generators; this population needs {wanted} and {self.n}")
-        self.hyperparameters = {k: _per_member(k, v, self.n) for k, v in state["hyperparameters"].items()}
+        self.hyperparameters = {k: per_member(k, v, self.n) for k, v in state["hyperparameters"].items()}
         for g, s in zip(self.generators, state["generators"]):
             g.set_state(s)
         self.epochs_done = int(state["epochs_done"])
