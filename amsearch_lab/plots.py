@@ -586,8 +586,8 @@ def plot_schedules(history, ax=None, member: int | None = None, param: str = "lr
                    references: Mapping | None = None, title: str = "Each member's schedule"):
     """Each member's hyperparameter ``param`` over the epochs of a population-based training run
     (the History of ``population.PopulationBasedTraining``), as the value it trained with during
-    each epoch: one thin step line per member index (it jumps where the member copied another and
-    explored). The schedule that ``member``'s final weights were trained with (its ancestry,
+    each epoch: one thin grey step line per member index (it jumps where the member copied another
+    and explored). The schedule that ``member``'s final weights were trained with (its ancestry,
     ``population.ancestry``; default member: the best of the last interval) is the thick black
     line. ``references`` maps a label to one value per epoch (epoch 1 first), drawn dashed: e.g.
     hand-made schedules to compare with. Log y-axis when ``log``. Raises ValueError for an empty
@@ -604,17 +604,19 @@ def plot_schedules(history, ax=None, member: int | None = None, param: str = "lr
     n_rounds = max(r for r, _ in rounds) + 1
     epochs = int(max(t.budget for t in rounds.values()))
     edges = np.arange(epochs + 1)
-    for m in members:
+    for i, m in enumerate(members):
         path = [rounds[r, m] for r in range(n_rounds) if (r, m) in rounds]
-        ax.stairs(_per_epoch(path, param), edges, baseline=None, linewidth=0.8, alpha=0.6)
+        ax.stairs(_per_epoch(path, param), edges, baseline=None, color="0.6", linewidth=0.8, alpha=0.8,
+                  label="members" if i == 0 else None)
     ax.stairs(_per_epoch(ancestry(history, chosen), param), edges, baseline=None, color="black", linewidth=2.5,
               label=f"ancestry of member {chosen}")
-    for (label, values), style in zip((references or {}).items(), ["--", ":", "-.", (0, (5, 1, 1, 1))] * 10):
+    styles = [("tab:blue", "--"), ("tab:orange", ":"), ("tab:green", "-."), ("tab:red", (0, (5, 1, 1, 1)))] * 10
+    for (label, values), (colour, style) in zip((references or {}).items(), styles):
         values = np.asarray(values, dtype=float)
         if values.shape != (epochs,):
             raise ValueError(f"plot_schedules: references[{label!r}] has {values.size} values; it needs one per "
                              f"epoch ({epochs})")
-        ax.stairs(values, edges, baseline=None, linestyle=style, linewidth=1.8, label=label)
+        ax.stairs(values, edges, baseline=None, color=colour, linestyle=style, linewidth=1.8, label=label)
     if log:
         ax.set_yscale("log")
     ax.set_xlim(0, epochs)

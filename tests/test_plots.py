@@ -125,7 +125,7 @@ def test_schedules_step_per_epoch_with_the_ancestry_and_references():
     assert values == [[0.1] * 4, [0.01, 0.01, 0.08, 0.08], [0.5, 0.5, 0.12, 0.12],  # members 0, 1, 2
                       [0.1, 0.1, 0.08, 0.08],  # member 1's final weights: member 0's first interval, then its own
                       [0.1, 0.07, 0.03, 0.0]]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ancestry of member 1", "cosine"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["members", "ancestry of member 1", "cosine"]
 
 
 def test_lineage_and_schedules_of_a_real_run_and_bad_input():
