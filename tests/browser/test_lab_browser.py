@@ -1,7 +1,7 @@
 """The playgrounds in a real browser: JupyterLab on localhost, headless Chromium driven by Playwright.
 
 The test starts its own JupyterLab (a free port on 127.0.0.1, a token it makes up, a temporary
-copy of ``notebooks/15_playgrounds.ipynb`` in quick mode), runs all cells from the Run menu,
+copy of ``notebooks/17_playgrounds.ipynb`` in quick mode), runs all cells from the Run menu,
 checks that every widget rendered (no "Error displaying widget", an image per playground),
 moves the optimizer's learning-rate slider with the keyboard, checks that the plot changed, presses
 the search explorer's Run button and waits for the run to finish in the kernel's background thread,
@@ -30,12 +30,12 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = "15_playgrounds.ipynb"
+NOTEBOOK = "17_playgrounds.ipynb"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-N_PLAYGROUNDS = 8
+N_PLAYGROUNDS = 10  # image widgets: one per playground
 RUN_ALL_SECONDS = 600  # about 30 s on an idle 2-core machine; generous for a shared one
 
 if not Path(CHROMIUM).exists():
