@@ -48,7 +48,7 @@ from ..storage import FAILED, OK, ensure_writable, lock_storage
 from ..study import StopSearch
 from .stacked import HYPERPARAMETERS, Population, per_member
 
-__all__ = ["PopulationBasedTraining", "truncation_selection", "explore", "ancestry"]
+__all__ = ["PopulationBasedTraining", "truncation_selection", "explore", "ancestry", "founders"]
 
 METRICS = {"val_acc": False, "val_loss": True}  # metric -> minimize?
 
@@ -115,6 +115,16 @@ def ancestry(history: History, member: int) -> list[Trial]:
         path.append(t)
         m = t.info["parent"]
     return path[::-1]
+
+
+def founders(history: History) -> set[int]:
+    """The members of the first interval whose weights survive in the last one: the root of each
+    final member's ``ancestry``. One founder left means every final network descends from the
+    same initial one (selection has removed the diversity of the initial weights)."""
+    if not len(history):
+        return set()
+    last = max(t.info["round"] for t in history)
+    return {ancestry(history, t.info["member"])[0].info["member"] for t in history if t.info["round"] == last}
 
 
 # -- the driver ---------------------------------------------------------------------------------------

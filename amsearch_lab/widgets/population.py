@@ -12,24 +12,15 @@ from matplotlib.figure import Figure
 
 from .. import plots
 from ..dimensions import Float
+from ..population import founders
 from ..space import Space
 from .base import _Playground
 
-__all__ = ["PBTPlayground", "founders"]
+__all__ = ["PBTPlayground"]
 
 LR_SPACE = Space({"lr": Float(1e-3, 1.0, log=True)})  # what each member tunes; momentum is fixed at MOMENTUM
 MOMENTUM = 0.9
 SIZES = (784, 32, 10)  # a small MLP: a run of 8 members x 8 epochs takes seconds on a CPU
-
-
-def founders(history) -> set[int]:
-    """The members of the first interval whose weights survive in the last one: the root of each
-    final member's ancestry (``population.ancestry``). One founder left means every final network
-    descends from the same initial one."""
-    from ..population import ancestry
-
-    last = max(t.info["round"] for t in history)
-    return {ancestry(history, t.info["member"])[0].info["member"] for t in history if t.info["round"] == last}
 
 
 class PBTPlayground(_Playground):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from amsearch_lab import Choice, Float, History, Int, Space
+from amsearch_lab import Choice, Float, History, Int, Space, Trial
 from amsearch_lab.models import mlp
-from amsearch_lab.population import PopulationBasedTraining, ancestry, explore, truncation_selection
+from amsearch_lab.population import PopulationBasedTraining, ancestry, explore, founders, truncation_selection
 from amsearch_lab.study import StopSearch
 
 torch.set_num_threads(1)  # tiny models: threads only contend on a shared machine
@@ -396,3 +396,12 @@ def test_bad_run_arguments_raise_value_error_before_training(kwargs, match, tmp_
     with pytest.raises(ValueError, match=match):
         pbt().run(**options)
     assert not (tmp_path / "pbt.jsonl.pt").exists()  # nothing trained, no checkpoint
+
+
+def test_founders_of_a_made_up_history():
+    history = History()
+    rows = [(0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 0), (1, 1, 0), (1, 2, 2), (2, 0, 1), (2, 1, 1), (2, 2, 1)]
+    for number, (r, m, parent) in enumerate(rows):
+        history.append(Trial(number, {"lr": 0.1}, 1.0, info={"round": r, "member": m, "parent": parent},
+                             start_step=r, budget=r + 1))
+    assert founders(history) == {0}  # round 2 copies member 1, which had copied member 0

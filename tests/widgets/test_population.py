@@ -9,11 +9,10 @@ the final members' ancestries, counted by hand on a made-up history.
 import pytest
 
 from amsearch_lab.datasets import cached_mnist
-from amsearch_lab.history import History, Trial
 from amsearch_lab.models import mlp
 from amsearch_lab.population import PopulationBasedTraining, ancestry
 from amsearch_lab.widgets import PBTPlayground
-from amsearch_lab.widgets.population import LR_SPACE, SIZES, founders
+from amsearch_lab.widgets.population import LR_SPACE, SIZES
 
 LIMIT = 300  # images per split: enough to train, fast to test
 
@@ -49,15 +48,6 @@ def test_perturbation_sets_the_explore_factors():
         if t.info["round"] == 1 and t.info["parent"] != t.info["member"]:  # copied and explored: x 0.5 or x 1.5
             ratio = t.params["lr"] / before[t.info["parent"]]
             assert ratio == pytest.approx(0.5) or ratio == pytest.approx(1.5) or t.params["lr"] in (1e-3, 1.0)
-
-
-def test_founders_of_a_made_up_history():
-    history = History()
-    rows = [(0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 0), (1, 1, 0), (1, 2, 2), (2, 0, 1), (2, 1, 1), (2, 2, 1)]
-    for number, (r, m, parent) in enumerate(rows):
-        history.append(Trial(number, {"lr": 0.1}, 1.0, info={"round": r, "member": m, "parent": parent},
-                             start_step=r, budget=r + 1))
-    assert founders(history) == {0}  # round 2 copies member 1, which had copied member 0
 
 
 @pytest.mark.parametrize("kwargs, match", [({"population": 3}, "population=3"), ({"interval": 0}, "interval"),
