@@ -26,12 +26,13 @@ author of the issue that asked for the vectorized path: 18.8 s against 1.87 s (1
 >= 10x on a GPU. On a CPU there are no idle cores to fill and the ratio is only reported.
 
 Also printed: how far apart the two paths end. They train the same networks on the same batches
-but sum in another order (one batched product against N products), so their weights differ by
-float rounding, which SGD amplifies step after step, the more so the larger the learning rate
-(after one epoch of 50,000 images: 7e-9 at lr 0.001, 3e-2 at lr 0.1 on the development CPU;
-the validation accuracies agree). A different batch order or update rule would show at the
-smallest learning rate too (a different shuffle alone gives about 3e-3 there), so the check is
-the smallest lr's weight difference < 1e-4.
+but sum in another order (one batched product against N products), so their float32 weights
+differ by rounding, which SGD sometimes amplifies. After one epoch of 50,000 images on the
+development CPU (2 threads) 19 of the 32 configurations ended within 1e-6 of each other and 9
+between 1e-4 and 6e-2 (not in order of learning rate), validation accuracies at most 0.22 pp apart;
+trained in float64, three of those few agreed to 1e-15, so it is rounding, not a different
+computation. A different batch order or update rule would move every configuration (a different
+shuffle alone gives 3e-3 at lr 0.001), so the check is the *median* weight difference < 1e-4.
 
 **compare** (``run_compare``): four ways to choose the learning rate, each spending the same
 compute, N = ``--population`` networks x E = ``--epochs`` epochs (N E member-epochs), each choosing
@@ -171,18 +172,17 @@ def print_speed(result: dict, dev) -> None:
     print(f"reference ({REFERENCE['device']}, plain PyTorch, measured by the issue's author, 32 configurations, "
           f"50000 images): sequential {REFERENCE['sequential_s']} s, vectorized {REFERENCE['vectorized_s']} s, "
           f"{ref_ratio:.1f}x")
-    # the two paths sum in another order (one batched product against N products): the weights differ
-    # by float rounding, which SGD amplifies step after step, the more so the larger the lr; a
-    # different batch or update would show at the smallest lr too
+    # the two paths sum in another order (one batched product against N products): float32 rounding,
+    # which SGD amplifies in a few configurations; a different batch or update would move them all
     gap = result["weight_gap"]
-    shown = ", ".join(f"{gap[i]:.1e} at lr {lrs[i]:.3g}" for i in sorted({0, n // 2, n - 1}))
-    same = gap[0] < 1e-4
-    print(f"largest |weight difference| sequential vs vectorized: {shown} (rounding, amplified by SGD more at a "
-          f"larger lr)")
+    worst, median = int(np.argmax(gap)), float(np.median(gap))
+    same = median < 1e-4
+    print(f"largest |weight difference| sequential vs vectorized, per configuration: median {median:.1e}, "
+          f"largest {gap[worst]:.1e} (lr {lrs[worst]:.3g}); {int(np.sum(gap >= 1e-4))} of {n} at 1e-4 or more")
     print(f"largest |validation difference| sequential vs vectorized: accuracy {100 * result['val_acc_gap']:.2f} pp, "
           f"loss {result['val_loss_gap']:.1e}")
-    print(f"same batches and updates on both paths: {'yes' if same else 'NO'} (the smallest lr's weight difference "
-          f"{gap[0]:.1e} {'<' if same else '>='} 1e-4)")
+    print(f"same batches and updates on both paths: {'yes' if same else 'NO'} (median weight difference {median:.1e} "
+          f"{'<' if same else '>='} 1e-4; larger ones are float32 rounding amplified by SGD)")
 
 
 # -- compare ----------------------------------------------------------------------------------------
