@@ -202,6 +202,9 @@ class Population:
         eta = {k: self._broadcast("lr", p) for k, p in self.params.items()}
         mu = {k: self._broadcast("momentum", p) for k, p in self.params.items()}
         lam = {k: self._broadcast("weight_decay", p) for k, p in self.params.items()}
+        # plumbing: skip the operations that change nothing this epoch (they cost a fifth of a step on a CPU)
+        decay = bool((self.hyperparameters["weight_decay"] != 0).any())
+        still = bool((self.hyperparameters["momentum"] == 0).any())
         grad_fn = torch.func.vmap(torch.func.grad_and_value(self._loss))
         loss_sum = torch.zeros(self.n, device=self.device)  # (N,)
         for step_batches in zip(*orders):
@@ -210,11 +213,14 @@ class Population:
             loss_sum += losses.detach() * idx.shape[1]
             with torch.no_grad():
                 for k, theta in self.params.items():
-                    g = grads[k] + lam[k] * theta        # 1. weight decay
+                    g = grads[k]
+                    if decay:
+                        g.add_(lam[k] * theta)            # 1. weight decay: g <- g + lambda theta
                     v = self.velocity[k]
                     v.mul_(mu[k]).add_(g)                 # 2. v <- mu v + g
                     theta.sub_(eta[k] * v)                # 3. theta <- theta - eta v
-                    v.mul_(mu[k] != 0)                    # SGD keeps no velocity when mu = 0
+                    if still:
+                        v.mul_(mu[k] != 0)                # SGD keeps no velocity when mu = 0
         return (loss_sum / len(x_train)).cpu().numpy().astype(float)
 
     def _train_sequential(self, x_train, y_train, x_val, y_val, batch_size) -> tuple[np.ndarray, ...]:
