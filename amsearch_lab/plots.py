@@ -515,12 +515,6 @@ def _final_member(history, rounds: dict, member) -> int:
     return min(ok, key=lambda m: sign * rounds[last, m].value)
 
 
-def _per_epoch(trials, param: str) -> np.ndarray:
-    """The value of ``param`` during each epoch covered by ``trials`` (consecutive intervals,
-    ``start_step`` to ``budget``): one entry per epoch, epoch 1 first."""
-    return np.array([t.params[param] for t in trials for _ in range(int(t.budget) - int(t.start_step))], dtype=float)
-
-
 def plot_lineage(history, ax=None, member: int | None = None, param: str = "lr", log: bool = True,
                  title: str = "Lineage: who copied whom"):
     """The family tree of a population-based training run (the History of
@@ -592,7 +586,7 @@ def plot_schedules(history, ax=None, member: int | None = None, param: str = "lr
     line. ``references`` maps a label to one value per epoch (epoch 1 first), drawn dashed: e.g.
     hand-made schedules to compare with. Log y-axis when ``log``. Raises ValueError for an empty
     history, trials without round, member and parent, or a reference of the wrong length."""
-    from .population.pbt import ancestry
+    from .population.pbt import ancestry, schedule_of
 
     rounds = _pbt_rounds(history)
     chosen = _final_member(history, rounds, member)
@@ -606,9 +600,9 @@ def plot_schedules(history, ax=None, member: int | None = None, param: str = "lr
     edges = np.arange(epochs + 1)
     for i, m in enumerate(members):
         path = [rounds[r, m] for r in range(n_rounds) if (r, m) in rounds]
-        ax.stairs(_per_epoch(path, param), edges, baseline=None, color="0.6", linewidth=0.8, alpha=0.8,
+        ax.stairs(schedule_of(path, param), edges, baseline=None, color="0.6", linewidth=0.8, alpha=0.8,
                   label="members" if i == 0 else None)
-    ax.stairs(_per_epoch(ancestry(history, chosen), param), edges, baseline=None, color="black", linewidth=2.5,
+    ax.stairs(schedule_of(ancestry(history, chosen), param), edges, baseline=None, color="black", linewidth=2.5,
               label=f"ancestry of member {chosen}")
     styles = [("tab:blue", "--"), ("tab:orange", ":"), ("tab:green", "-."), ("tab:red", (0, (5, 1, 1, 1)))] * 10
     for (label, values), (colour, style) in zip((references or {}).items(), styles):

@@ -78,11 +78,11 @@ from ..device import describe_device, pick_device
 from ..dimensions import Float
 from ..models import mlp
 from ..optim import ConstantLR, CosineDecay, evaluate
-from ..population import Population, PopulationBasedTraining, ancestry
+from ..population import Population, PopulationBasedTraining, ancestry, schedule_of
 from ..space import Space
 from .train import timed
 
-__all__ = ["SIZES", "REFERENCE", "SPEED_GOAL", "ARMS", "run_speed", "print_speed", "train_schedules", "compare_seed",
+__all__ = ["SIZES", "REFERENCE", "SPEED_GOAL", "ARMS", "run_speed", "print_speed", "compare_seed",
            "run_compare", "summarize", "print_compare", "plot_schedules", "main"]
 
 SIZES = (784, 300, 100, 10)
@@ -185,25 +185,6 @@ def print_speed(result: dict, dev) -> None:
 
 
 # -- compare ----------------------------------------------------------------------------------------
-def train_schedules(models, data, schedules, epochs: int, momentum: float = 0.0, seeds=None, batch_size: int = 128,
-                    device=None) -> tuple[Population, list[dict]]:
-    """Train ``models`` as one vectorized ``Population``, member i with learning rate
-    ``schedules[i](t)`` during epoch t = 0, 1, ..., ``epochs`` - 1 (set before each epoch by
-    ``set_hyperparameters``, as ``fit(schedule=...)`` does for one network).
-
-    Returns the population and its per-epoch records (``Population.train``'s, one per epoch).
-    Raises ValueError when ``schedules`` and ``models`` differ in length."""
-    if len(schedules) != len(models):
-        raise ValueError(f"train_schedules: {len(schedules)} schedules for {len(models)} models; give one each")
-    pop = Population(models, lr=[s(0) for s in schedules], momentum=momentum, seeds=seeds, device=device)
-    records = []
-    for t in range(epochs):
-        for i, schedule in enumerate(schedules):
-            pop.set_hyperparameters(i, lr=schedule(t))
-        records += pop.train(data, epochs=1, batch_size=batch_size)
-    return pop, records
-
-
 def _choose(pop: Population, val_acc: np.ndarray, data: MNIST) -> tuple[int | None, float, float]:
     """The member with the best final validation accuracy, its validation and test accuracy
     (None, NaN, NaN when every member diverged). The test split is read for that member only."""
@@ -251,8 +232,9 @@ def compare_seed(data: MNIST, seed: int, population: int = 8, epochs: int = 8, i
         final = [t for t in history if t.info["round"] == history[-1].info["round"]]
         val = next(t.info["val_acc"] for t in final if t.info["member"] == member)
         _, test = evaluate(pbt.population_.member(member), data.x_test, data.y_test)
-        lineage = [(t.start_step, t.budget, t.params["lr"], t.info["member"]) for t in ancestry(history, member)]
-        schedule = [lr for first, last, lr, _ in lineage for _ in range(first, last)]
+        path = ancestry(history, member)
+        lineage = [(t.start_step, t.budget, t.params["lr"], t.info["member"]) for t in path]
+        schedule = schedule_of(path)
     rows["pbt"] = {"val": val, "test": test, "member_epochs": n * epochs, "seconds": seconds, "member": member,
                    "schedule": schedule, "ancestry": lineage}
 
@@ -265,8 +247,9 @@ def compare_seed(data: MNIST, seed: int, population: int = 8, epochs: int = 8, i
     for arm, schedules in arms.items():
         sync()
         start = time.perf_counter()
-        pop, records = train_schedules([make_model(i) for i in range(n)], data, schedules, epochs, momentum=momentum,
-                                       seeds=seeds, batch_size=batch_size, device=dev)
+        pop = Population([make_model(i) for i in range(n)], lr=[s(0) for s in schedules], momentum=momentum,
+                         seeds=seeds, device=dev)
+        records = pop.train(data, epochs=epochs, batch_size=batch_size, schedules=schedules)
         sync()
         seconds = time.perf_counter() - start
         member, val, test = _choose(pop, records[-1]["val_acc"], data)

@@ -8,7 +8,7 @@ trained as one stacked model (``torch.func``) or, as the reference, one ``fit`` 
 """
 
 from .batch import BatchTraining
-from .pbt import PopulationBasedTraining, ancestry, explore, founders, truncation_selection
+from .pbt import PopulationBasedTraining, ancestry, explore, founders, schedule_of, truncation_selection
 from .stacked import HYPERPARAMETERS, Population
 
-__all__ = ["Population", "BatchTraining", "HYPERPARAMETERS", "PopulationBasedTraining", "truncation_selection", "explore", "ancestry", "founders"]
+__all__ = ["Population", "BatchTraining", "HYPERPARAMETERS", "PopulationBasedTraining", "truncation_selection", "explore", "ancestry", "founders", "schedule_of"]

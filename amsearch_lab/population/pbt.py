@@ -48,7 +48,7 @@ from ..storage import FAILED, OK, ensure_writable, lock_storage
 from ..study import StopSearch
 from .stacked import HYPERPARAMETERS, Population, per_member
 
-__all__ = ["PopulationBasedTraining", "truncation_selection", "explore", "ancestry", "founders"]
+__all__ = ["PopulationBasedTraining", "truncation_selection", "explore", "ancestry", "founders", "schedule_of"]
 
 METRICS = {"val_acc": False, "val_loss": True}  # metric -> minimize?
 
@@ -115,6 +115,13 @@ def ancestry(history: History, member: int) -> list[Trial]:
         path.append(t)
         m = t.info["parent"]
     return path[::-1]
+
+
+def schedule_of(trials, param: str = "lr") -> list:
+    """The value of ``param`` during each epoch covered by consecutive ``trials`` (each from its
+    ``start_step`` to its ``budget``), epoch 1 first: ``schedule_of(ancestry(history, m))`` is the
+    schedule member m's final weights were trained with."""
+    return [t.params[param] for t in trials for _ in range(int(t.budget) - int(t.start_step))]
 
 
 def founders(history: History) -> set[int]:

@@ -159,9 +159,13 @@ class Population:
         return h.view(-1, *([1] * (like.ndim - 1)))
 
     # -- training -------------------------------------------------------------------------------------
-    def train(self, data, epochs: int = 1, batch_size: int = 128) -> list[dict]:
+    def train(self, data, epochs: int = 1, batch_size: int = 128, schedules=None) -> list[dict]:
         """Train every member for ``epochs`` epochs on ``data = (x_train, y_train, x_val, y_val)``
         (or an object with those attributes, like ``load_mnist()``), then validate.
+
+        ``schedules``, when given, holds one learning-rate schedule per member (``s(t) -> lr``,
+        e.g. ``optim.CosineDecay``): before each epoch member i's lr is set to ``schedules[i](t)``,
+        t = the epochs it has done, as ``fit(schedule=...)`` does for one network.
 
         Returns one record per epoch: ``epoch`` (counted over every ``train`` call), ``seconds``,
         and arrays of shape (N,): ``train_loss`` (mean over the epoch's batches, as ``fit``),
@@ -174,6 +178,9 @@ class Population:
             raise ValueError(f"Population.train: epochs={epochs!r} must be a positive integer")
         if not (isinstance(batch_size, int) and batch_size >= 1):
             raise ValueError(f"Population.train: batch_size={batch_size!r} must be a positive integer")
+        if schedules is not None and (len(schedules) != self.n or not all(callable(s) for s in schedules)):
+            raise ValueError(f"Population.train: schedules={schedules!r} must be {self.n} functions t -> lr "
+                             f"(one per member)")
         x_train, y_train, x_val, y_val = (t.to(self.device) for t in _unpack(data))
         if len(x_train) == 0 or len(x_val) == 0:
             raise ValueError(f"Population.train: x_train has {len(x_train)} and x_val {len(x_val)} examples; "
@@ -181,6 +188,8 @@ class Population:
         records = []
         for _ in range(epochs):
             start = time.perf_counter()
+            if schedules is not None:
+                self.hyperparameters["lr"] = per_member("lr", [s(self.epochs_done) for s in schedules], self.n)
             if self.vectorized:
                 train_loss = self._train_vectorized(x_train, y_train, batch_size)
                 val_loss, val_acc = self.evaluate(x_val, y_val)

@@ -80,7 +80,7 @@ class PBTPlayground(_Playground):
         """Train the population with the current settings and show its lineage and schedules."""
         from ..datasets import cached_mnist
         from ..models import mlp
-        from ..population import PopulationBasedTraining, ancestry
+        from ..population import PopulationBasedTraining, ancestry, schedule_of
 
         delta = self.perturbation.value
         self.pbt = PopulationBasedTraining(LR_SPACE, population=self.population.value, epochs=self.epochs.value,
@@ -104,8 +104,7 @@ class PBTPlayground(_Playground):
             self.schedule = []
             self._say(f"every member failed (NaN loss) in the last interval; {self.seconds:.1f} s")
         else:
-            self.schedule = [t.params["lr"] for t in ancestry(self.history, best)
-                             for _ in range(int(t.budget - t.start_step))]
+            self.schedule = schedule_of(ancestry(self.history, best))
             final = [t for t in self.history if t.info["member"] == best][-1]  # its last interval
             lrs = ", ".join(f"{lr:.3g}" for lr in self.schedule)
             self._say(f"trained {self.population.value} members x {self.epochs.value} epochs in {self.seconds:.1f} s "

@@ -9,12 +9,9 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
 from amsearch_lab.bench import BENCHMARKS, population
 from amsearch_lab.datasets import cached_mnist
-from amsearch_lab.models import mlp
-from amsearch_lab.optim import SGD, CosineDecay, fit
 
 PCT = r"([\d.]+)% \[([\d.]+)%, ([\d.]+)%\]"
 
@@ -59,25 +56,6 @@ def test_speed_paths_train_the_same_weights():
     assert len(result["sequential_s"]) == len(result["vectorized_s"]) == 2
     assert result["weight_gap"].shape == (3,) and np.all(result["weight_gap"] < 1e-4)
     assert result["val_acc_gap"] < 1e-6 and result["val_loss_gap"] < 1e-4
-
-
-def test_train_schedules_equals_fit_with_the_schedule():
-    """Oracle: member i of the population = ``fit`` with ``schedule=CosineDecay`` and the same seeds."""
-    d = cached_mnist(limit=256, device="cpu")
-    data = (d.x_train, d.y_train, d.x_val[:64], d.y_val[:64])
-    schedules = [CosineDecay(0.2, t_max=3), CosineDecay(0.05, t_max=3)]
-    pop, records = population.train_schedules([mlp((784, 16, 10), seed=i) for i in range(2)], data, schedules,
-                                              epochs=3, momentum=0.5, seeds=[7, 8], batch_size=64, device="cpu")
-    assert len(records) == 3 and pop.hyperparameters["lr"] == pytest.approx([s(2) for s in schedules])
-    weights = pop.weights()
-    for i, schedule in enumerate(schedules):
-        model = mlp((784, 16, 10), seed=i)
-        fit(model, data, SGD(model.parameters(), lr=0.2, momentum=0.5), schedule=schedule, epochs=3, batch_size=64,
-            seed=7 + i, progress=False, device="cpu")
-        for name, p in model.named_parameters():
-            torch.testing.assert_close(weights[name][i], p.detach(), atol=1e-5, rtol=0)
-    with pytest.raises(ValueError, match="3 schedules for 2 models"):
-        population.train_schedules([mlp((784, 16, 10)) for _ in range(2)], data, schedules + schedules[:1], 1)
 
 
 def test_pbt_without_exploit_is_the_random_arm():

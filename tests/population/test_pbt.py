@@ -10,7 +10,14 @@ import torch
 
 from amsearch_lab import Choice, Float, History, Int, Space, Trial
 from amsearch_lab.models import mlp
-from amsearch_lab.population import PopulationBasedTraining, ancestry, explore, founders, truncation_selection
+from amsearch_lab.population import (
+    PopulationBasedTraining,
+    ancestry,
+    explore,
+    founders,
+    schedule_of,
+    truncation_selection,
+)
 from amsearch_lab.study import StopSearch
 
 torch.set_num_threads(1)  # tiny models: threads only contend on a shared machine
@@ -405,3 +412,10 @@ def test_founders_of_a_made_up_history():
         history.append(Trial(number, {"lr": 0.1}, 1.0, info={"round": r, "member": m, "parent": parent},
                              start_step=r, budget=r + 1))
     assert founders(history) == {0}  # round 2 copies member 1, which had copied member 0
+
+
+def test_schedule_of_repeats_each_intervals_value_for_its_epochs():
+    trials = [Trial(0, {"lr": 0.1}, 1.0, start_step=0, budget=2), Trial(1, {"lr": 0.05}, 1.0, start_step=2, budget=3),
+              Trial(2, {"lr": 0.2}, 1.0, start_step=3, budget=6)]
+    assert schedule_of(trials) == [0.1, 0.1, 0.05, 0.2, 0.2, 0.2]
+    assert schedule_of([]) == []

@@ -13,8 +13,9 @@ import torch
 from torch import nn
 
 from amsearch_lab import load_mnist
+from amsearch_lab.datasets import cached_mnist
 from amsearch_lab.models import mlp
-from amsearch_lab.optim import SGD, evaluate, fit
+from amsearch_lab.optim import SGD, CosineDecay, evaluate, fit
 from amsearch_lab.population import Population
 
 torch.set_num_threads(1)  # tiny models: threads only contend on a shared machine
@@ -292,3 +293,24 @@ def test_one_member_and_odd_batches_match_fit():
     close({k: w[0] for k, w in pop.weights().items()}, dict(model.named_parameters()))
     assert record["val_loss"][0] == pytest.approx(result.records[-1]["val_loss"], abs=1e-5)
     assert repr(pop) == "Population(1 members, vectorized, lr=[0.3])"
+
+
+@pytest.mark.parametrize("vectorized", [True, False])
+def test_train_with_schedules_equals_fit_with_the_schedule(vectorized):
+    """Oracle: member i of the population = ``fit`` with ``schedule=CosineDecay`` and the same seeds."""
+    d = cached_mnist(limit=256, device="cpu")
+    data = (d.x_train, d.y_train, d.x_val[:64], d.y_val[:64])
+    schedules = [CosineDecay(0.2, t_max=3), CosineDecay(0.05, t_max=3)]
+    pop = Population([mlp((784, 16, 10), seed=i) for i in range(2)], lr=0.2, momentum=0.5, seeds=[7, 8],
+                     vectorized=vectorized, device="cpu")
+    records = pop.train(data, epochs=3, batch_size=64, schedules=schedules)
+    assert len(records) == 3 and pop.hyperparameters["lr"] == pytest.approx([s(2) for s in schedules])
+    weights = pop.weights()
+    for i, schedule in enumerate(schedules):
+        model = mlp((784, 16, 10), seed=i)
+        fit(model, data, SGD(model.parameters(), lr=0.2, momentum=0.5), schedule=schedule, epochs=3, batch_size=64,
+            seed=7 + i, progress=False, device="cpu")
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(weights[name][i], p.detach(), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="schedules=.* must be 2 functions"):
+        pop.train(data, schedules=schedules + schedules[:1])
