@@ -29,6 +29,8 @@ __all__ = ["TABLE_PATH", "COLUMNS", "METRICS", "TabularBenchmark", "load_table",
 TABLE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "nas_bench_mnist.csv.gz"
 COLUMNS = ("key", "slot1", "slot2", "slot3", "slot4", "width", "head", "val_acc", "test_acc", "params", "flops",
            "train_seconds", "device", "threads", "torch", "recipe", "seed")
+CELL_TABLE_PATH = TABLE_PATH.with_name("nas_bench_cell.csv.gz")
+CELL_COLUMNS = ("key", "e01", "e02", "e12") + COLUMNS[7:]
 METRICS = ("val_acc", "test_acc")  # the accuracy columns; choose on "val_acc", report "test_acc" once
 
 
