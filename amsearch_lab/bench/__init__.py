@@ -12,4 +12,5 @@ BENCHMARKS = {
     "mf": "multi-fidelity search on MNIST: best validation accuracy for a fixed number of epochs, against Optuna",
     "scale": "parallel search on 2 workers (process pool, Dask): wall-clock speed-up over sequential, overhead per trial",
     "population": "N MLPs as one stacked model (speed-up over N fit calls); PBT vs random search, constant lr, cosine",
+    "oneshot": "one-shot NAS on the cell table: supernet rank correlation, SPOS and DARTS picks and compute, DARTS op mix",
 }

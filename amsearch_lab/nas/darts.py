@@ -171,24 +171,25 @@ class DARTS:
         """:math:`g_\\alpha` of step 1 (module docstring), shape ``(n_edges, n_ops)``, for the
         mini-batches ``(x, y)``; ``xi`` is used at ``order=2`` only. Leaves no ``.grad`` behind."""
         params = dict(self.supernet.named_parameters())
-        alpha = self.alpha
+        alpha, tau = self.alpha, self.temperature(progress)
+
+        def mix():  # w(alpha), a fresh graph for each gradient taken through it
+            return mixture_weights(alpha, tau, noise, self.hard)
+
         if self.order == 1:
-            loss = self.loss(params, *val_batch, mixture_weights(alpha, self.temperature(progress), noise, self.hard))
-            return torch.autograd.grad(loss, alpha)[0]
+            return torch.autograd.grad(self.loss(params, *val_batch, mix()), alpha)[0]
         # order 2. a virtual SGD step W' = W - xi * grad_W L_train(W, alpha)
         names = list(params)
-        w_weights = mixture_weights(alpha, self.temperature(progress), noise, self.hard)
-        grads = torch.autograd.grad(self.loss(params, *train_batch, w_weights.detach()), [params[n] for n in names])
+        grads = torch.autograd.grad(self.loss(params, *train_batch, mix().detach()), [params[n] for n in names])
         virtual = {n: (params[n] - xi * g).detach().requires_grad_() for n, g in zip(names, grads)}
         # the direct term, and the validation gradient at W'
-        val_loss = self.loss(virtual, *val_batch, w_weights)
-        direct, *v = torch.autograd.grad(val_loss, [alpha] + [virtual[n] for n in names])
+        direct, *v = torch.autograd.grad(self.loss(virtual, *val_batch, mix()), [alpha] + [virtual[n] for n in names])
         # the Hessian-vector product by a central difference around W
         eps = 0.01 / torch.sqrt(sum((g * g).sum() for g in v))
         g_pm = []
         for sign in (1.0, -1.0):
             shifted = {n: (params[n] + sign * eps * g).detach() for n, g in zip(names, v)}
-            g_pm.append(torch.autograd.grad(self.loss(shifted, *train_batch, w_weights), alpha, retain_graph=True)[0])
+            g_pm.append(torch.autograd.grad(self.loss(shifted, *train_batch, mix()), alpha)[0])
         return direct - xi * (g_pm[0] - g_pm[1]) / (2 * eps)
 
     # -- the loop ----------------------------------------------------------------------------------

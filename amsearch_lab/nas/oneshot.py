@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,12 +37,13 @@ import torch.nn.functional as F
 
 from ..device import pick_device
 from ..optim import SGD, CosineDecay, evaluate, shuffled_batches
-from .cell import EDGES, CellArchitecture
+from ..study import History, search
+from .cell import EDGES, CellArchitecture, cell_space
 from .evaluate import CELL_RECIPE, Recipe, deterministic
 from .supernet import Supernet
 
 __all__ = ["sample_path", "train_supernet", "recalibrate_batch_norm", "shared_weight_accuracy",
-           "SupernetObjective", "rank_correlation"]
+           "SupernetObjective", "rank_correlation", "OneShotResult", "one_shot_search"]
 
 
 def sample_path(rng: np.random.Generator, ops: Sequence[str]) -> CellArchitecture:
@@ -147,13 +149,69 @@ class SupernetObjective:
         return acc
 
 
-def rank_correlation(scores: Sequence[float], truth: Sequence[float]) -> dict:
+def rank_correlation(scores: Sequence[float], truth: Sequence[float], n_boot: int = 0, seed: int = 0) -> dict:
     """Kendall's tau and Spearman's rho between two scorings of the same networks (scipy's
     ``kendalltau`` (tau-b, ties handled) and ``spearmanr``): ``{"kendall", "spearman", "n"}``.
-    1 means the same order, 0 no relation. Raises ``ValueError`` on lengths that differ or < 3."""
+    1 means the same order, 0 no relation.
+
+    With ``n_boot`` > 0 the networks are resampled with replacement ``n_boot`` times (a
+    percentile bootstrap, seeded by ``seed``): ``"kendall_boot"`` holds the ``(n_boot,)`` taus and
+    ``"kendall_interval"`` their 5th and 95th percentiles. Two calls with the same ``seed`` and
+    length draw the same resamples, so their ``kendall_boot`` can be subtracted (a paired
+    comparison). Raises ``ValueError`` on lengths that differ or < 3, or ``n_boot`` < 0."""
     from scipy.stats import kendalltau, spearmanr
 
     if len(scores) != len(truth) or len(scores) < 3:
         raise ValueError(f"rank_correlation: scores ({len(scores)}) and truth ({len(truth)}) need equal lengths >= 3")
-    return {"kendall": float(kendalltau(scores, truth).statistic), "spearman": float(spearmanr(scores, truth).statistic),
-            "n": len(scores)}
+    if not (isinstance(n_boot, int) and n_boot >= 0):
+        raise ValueError(f"rank_correlation: n_boot={n_boot!r} must be an integer >= 0")
+    scores, truth = np.asarray(scores, dtype=float), np.asarray(truth, dtype=float)
+    out = {"kendall": float(kendalltau(scores, truth).statistic), "spearman": float(spearmanr(scores, truth).statistic),
+           "n": len(scores)}
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        boot = []
+        for _ in range(n_boot):
+            idx = rng.integers(len(scores), size=len(scores))  # (n,) networks drawn with replacement
+            boot.append(kendalltau(scores[idx], truth[idx]).statistic)
+        out["kendall_boot"] = np.array(boot)
+        out["kendall_interval"] = tuple(float(q) for q in np.nanpercentile(boot, [5, 95]))
+    return out
+
+
+@dataclass
+class OneShotResult:
+    """What ``one_shot_search`` returns: the trained ``supernet``, its ``training`` record
+    (``train_supernet``), the search ``history`` over shared-weight scores, the ``pick`` (best
+    score), and the ranking's cost: ``evaluations`` and ``score_seconds``; ``seconds`` is the whole
+    pipeline's wall time."""
+
+    supernet: Supernet
+    training: dict
+    history: History
+    pick: CellArchitecture
+    evaluations: int
+    score_seconds: float
+    seconds: float
+
+
+def one_shot_search(data, epochs: int, strategy: str = "evolution", budget: int = 50, recalibrate: int = 4,
+                    n_val: int | None = 1000, recipe: Recipe = CELL_RECIPE, seed: int = 0, device=None,
+                    options: Mapping | None = None) -> OneShotResult:
+    """The single-path one-shot pipeline: train a ``Supernet`` (seed ``seed``) for ``epochs``
+    (``train_supernet``), then search ``cell_space()`` with ``strategy`` for ``budget``
+    shared-weight scores (``SupernetObjective``, maximised), and pick the best-scoring network.
+    Nothing is trained stand-alone; the pick's true accuracy is for the caller to measure (or
+    look up in the cell table). Raises ``ValueError`` for ``epochs`` or ``budget`` < 1."""
+    _check_epochs("one_shot_search", epochs)
+    if not (isinstance(budget, int) and budget >= 1):
+        raise ValueError(f"one_shot_search: budget={budget!r} must be a positive integer")
+    start = time.perf_counter()
+    supernet = Supernet(seed=seed)
+    training = train_supernet(supernet, data, epochs, recipe, seed, device)
+    objective = SupernetObjective(supernet, data, n_val, recalibrate)
+    history = search(objective, cell_space(supernet.op_names), strategy, budget=budget, seed=seed, minimize=False,
+                     progress=False, options=options)
+    pick = CellArchitecture.from_params(history.best.params)
+    return OneShotResult(supernet, training, history, pick, objective.evaluations, objective.seconds,
+                         time.perf_counter() - start)

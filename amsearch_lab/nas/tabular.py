@@ -1,8 +1,11 @@
-"""The shipped tabular NAS benchmark: every network of the space, trained once.
+"""The shipped tabular NAS benchmarks: every network of a space, trained stand-alone.
 
 ``datasets/nas_bench_mnist.csv.gz`` (built by ``datasets/build_nas_bench.py``) holds one row per
 distinct valid network of ``nas_space()`` with its validation and test accuracy after the
-low-fidelity recipe, parameters, FLOPs, training seconds, device and recipe. A search on the
+low-fidelity recipe, parameters, FLOPs, training seconds, device and recipe.
+``datasets/nas_bench_cell.csv.gz`` (``--space cell``) does the same for the cell space of one-shot
+NAS (``cell_space()``, ``CELL_RECIPE``), and adds a second seed for a uniform sample of its
+networks: how far two stand-alone trainings of one network agree (``load_cell_table``). A search on the
 table looks the answer up instead of training, so strategies can be compared over many seeds
 in seconds on a CPU, the way NAS-Bench-101/201 are used.
 
@@ -14,6 +17,7 @@ accuracy too; the helpers that could read either column take it as an explicit `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -21,10 +25,12 @@ import numpy as np
 
 from ..space import Space
 from ..study import History, search
+from .cell import CellArchitecture, cell_space
 from .pareto import pareto_front
 from .space import Architecture, nas_space, validate
 
-__all__ = ["TABLE_PATH", "COLUMNS", "METRICS", "TabularBenchmark", "load_table", "picked_accuracy", "compare_strategies"]
+__all__ = ["TABLE_PATH", "COLUMNS", "CELL_TABLE_PATH", "CELL_COLUMNS", "METRICS", "TabularBenchmark", "load_table",
+           "load_cell_table", "picked_accuracy", "compare_strategies"]
 
 TABLE_PATH = Path(__file__).resolve().parents[2] / "datasets" / "nas_bench_mnist.csv.gz"
 COLUMNS = ("key", "slot1", "slot2", "slot3", "slot4", "width", "head", "val_acc", "test_acc", "params", "flops",
@@ -40,12 +46,21 @@ def _check_metric(where: str, metric) -> None:
                          f"('val_acc' for anything that drives a choice)")
 
 
-class TabularBenchmark:
-    """The table (a pandas ``frame`` indexed by network ``key``) and the genome ``space`` it covers."""
+def _decode_chain(params: Mapping) -> Architecture:
+    return validate(Architecture.from_params(params))
 
-    def __init__(self, frame, space: Space | None = None):
+
+class TabularBenchmark:
+    """The table (a pandas ``frame`` indexed by network ``key``) and the genome ``space`` it covers.
+
+    ``decode(params)`` gives a genome's architecture (with ``.key``), raising for an invalid one;
+    the default is the chain space's (``Architecture``, validated). ``replicates``: the rows of
+    the same networks trained with other seeds (the cell table has them), or None."""
+
+    def __init__(self, frame, space: Space | None = None, decode=_decode_chain, replicates=None):
         self.frame = frame
         self.space = nas_space() if space is None else space
+        self.decode, self.replicates = decode, replicates
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -53,7 +68,7 @@ class TabularBenchmark:
     def row(self, params: Mapping):
         """The table's row of the network a genome builds. An invalid genome raises
         ``InvalidArchitecture``; a valid one the table lacks raises ``KeyError``."""
-        key = validate(Architecture.from_params(params)).key
+        key = self.decode(params).key
         if key not in self.frame.index:
             raise KeyError(f"network {key} is not in the table ({len(self)} networks)")
         return self.frame.loc[key]
@@ -66,11 +81,18 @@ class TabularBenchmark:
         """The test accuracy of the network (for scoring a pick, never for choosing)."""
         return float(self.row(params)["test_acc"])
 
-    def best_by_validation(self) -> Architecture:
+    def best_by_validation(self):
         """The table's network with the highest validation accuracy (the first by key on a tie):
         what a search that found the best would pick."""
         row = self.frame.sort_index().sort_values("val_acc", ascending=False, kind="stable").iloc[0]
-        return Architecture.from_params({k: row[k] for k in self.space.names})
+        return self.decode({k: row[k] for k in self.space.names})
+
+    def rank(self, params: Mapping, metric: str = "val_acc") -> int:
+        """1-based rank of the network among the table's by ``metric`` (1 = best; ties share the
+        best rank): the position a search's pick reaches."""
+        _check_metric("TabularBenchmark.rank", metric)
+        value = self.row(params)[metric]
+        return int((self.frame[metric] > value).sum()) + 1
 
     def pareto(self, *, metric: str, cost: str = "params"):
         """Boolean Series (index: network key): the networks on the Pareto front of ``cost``
@@ -84,25 +106,66 @@ class TabularBenchmark:
             raise ValueError(f"TabularBenchmark.pareto: cost={cost!r} must be 'params', 'flops' or 'train_seconds'")
         return pd.Series(pareto_front(self.frame[cost], self.frame[metric]), index=self.frame.index, name="on_front")
 
+    def top_rank(self, fraction: float = 0.1) -> int:
+        """The worst rank still in the table's top ``fraction`` by validation accuracy,
+        ``ceil(fraction * len(self))``. Raises ``ValueError`` unless 0 < ``fraction`` <= 1."""
+        if not 0 < fraction <= 1:
+            raise ValueError(f"TabularBenchmark.top_rank: fraction={fraction!r} must be in (0, 1]")
+        return math.ceil(fraction * len(self))
+
+    def evaluations_to_top(self, strategy: str, seeds: Iterable[int], budget: int, fraction: float = 0.1,
+                           options: Mapping | None = None) -> np.ndarray:
+        """Per seed, the number of look-ups (stand-alone trainings, had the table not existed)
+        after which ``strategy``'s best-by-validation network is in the table's top ``fraction``;
+        NaN when ``budget`` look-ups do not get there. Shape ``(n_seeds,)``."""
+        worst, out = self.top_rank(fraction), []
+        for seed in seeds:
+            best, reached = -np.inf, np.nan
+            for i, trial in enumerate(self.search(strategy, budget, seed, options), 1):
+                if trial.ok and trial.value > best:
+                    best = trial.value
+                    if self.rank(trial.params) <= worst:
+                        reached = i
+                        break
+            out.append(reached)
+        return np.array(out, dtype=float)
+
     def search(self, strategy, budget: int, seed: int, options: Mapping | None = None) -> History:
         """``search()`` on the table: maximise validation accuracy with ``budget`` look-ups."""
         return search(self.objective, self.space, strategy, budget=budget, seed=seed, minimize=False,
                       progress=False, options=options)
 
 
-def load_table(path: str | Path = TABLE_PATH) -> TabularBenchmark:
-    """Read the benchmark file; a missing file raises ``FileNotFoundError`` saying how to build it."""
+def _read(path: Path, columns, build: str):
     import pandas as pd
 
-    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"tabular benchmark {path} is missing; build it with "
-                                f"`python datasets/build_nas_bench.py` from the repository root")
-    frame = pd.read_csv(path).set_index("key")
-    missing = set(COLUMNS) - {"key"} - set(frame.columns)
+                                f"`python datasets/build_nas_bench.py{build}` from the repository root")
+    frame = pd.read_csv(path)
+    missing = set(columns) - set(frame.columns)
     if missing:
         raise ValueError(f"tabular benchmark {path} lacks the columns {sorted(missing)}")
-    return TabularBenchmark(frame)
+    return frame
+
+
+def load_table(path: str | Path = TABLE_PATH) -> TabularBenchmark:
+    """Read the chain space's benchmark file; a missing file raises ``FileNotFoundError`` saying how to build it."""
+    return TabularBenchmark(_read(Path(path), COLUMNS, "").set_index("key"))
+
+
+def load_cell_table(path: str | Path = CELL_TABLE_PATH) -> TabularBenchmark:
+    """Read the cell space's benchmark (``datasets/nas_bench_cell.csv.gz``): ``frame`` holds the
+    seed-0 row of every network of ``cell_space()``, ``replicates`` the seed-1 rows of a uniform
+    sample of them (indexed by key too). A missing file raises ``FileNotFoundError``."""
+    frame = _read(Path(path), CELL_COLUMNS, " --space cell")
+    first = frame["seed"] == 0
+    return TabularBenchmark(frame[first].set_index("key"), cell_space(), _decode_cell,
+                            frame[~first].set_index("key"))
+
+
+def _decode_cell(params: Mapping) -> CellArchitecture:
+    return CellArchitecture.from_params(params)
 
 
 def picked_accuracy(history: History, bench: TabularBenchmark, *, metric: str) -> np.ndarray:

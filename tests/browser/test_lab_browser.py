@@ -1,7 +1,7 @@
 """The playgrounds in a real browser: JupyterLab on localhost, headless Chromium driven by Playwright.
 
 The test starts its own JupyterLab (a free port on 127.0.0.1, a token it makes up, a temporary
-copy of ``notebooks/16_playgrounds.ipynb`` in quick mode), runs all cells from the Run menu,
+copy of ``notebooks/17_playgrounds.ipynb`` in quick mode), runs all cells from the Run menu,
 checks that every widget rendered (no "Error displaying widget", an image per playground),
 moves the optimizer's learning-rate slider with the keyboard, checks that the plot changed, presses
 the search explorer's Run button and waits for the run to finish in the kernel's background thread,
@@ -30,7 +30,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = "16_playgrounds.ipynb"
+NOTEBOOK = "17_playgrounds.ipynb"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
