@@ -11,7 +11,7 @@ __all__ = ["anytime_bands", "plot_best_so_far", "plot_trials_2d", "plot_curves",
            "contour_2d", "plot_slices", "plot_parallel_coordinates", "plot_pareto",
            "plot_weight_histogram", "plot_mask", "plot_gp_1d", "plot_generations_2d",
            "plot_gp_band", "plot_likelihood_surface", "plot_images_28x28", "plot_heatmap", "plot_workers",
-           "plot_lineage", "plot_schedules"]
+           "plot_lineage", "plot_schedules", "plot_alpha_trajectories", "plot_rank_correlation"]
 
 
 def anytime_bands(curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -618,5 +618,101 @@ def plot_schedules(history, ax=None, member: int | None = None, param: str = "lr
     ax.set_ylabel(param)
     ax.set_title(title)
     ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_alpha_trajectories(trajectory, ops: Sequence[str], steps_per_epoch: int | None = None, axes=None,
+                            title: str = "Architecture weights softmax(α) during the search"):
+    """How DARTS's architecture weights move: ``trajectory`` is ``DARTSResult.trajectory``, the
+    rows ``softmax(alpha)`` before the first step and after each step, shape ``(steps + 1,
+    n_edges, n_ops)``, with ``n_edges = len(nas.EDGES)`` and ``ops`` naming the last axis.
+
+    One panel per edge (``axes``: that many Axes; default a new row of panels), one line per
+    operation in a fixed colour (its place in ``nas.CELL_OPS``): dashed for the parameter-free
+    operations (``nas.PARAMETER_FREE``), solid for those with weights. The dotted line is the
+    uniform weight ``1 / n_ops`` every edge starts near. x is the epoch (step / ``steps_per_epoch``)
+    when ``steps_per_epoch`` is given, else the step. Returns the Axes. Raises ValueError for a
+    trajectory of the wrong shape, ``ops`` of another length or outside ``CELL_OPS``, or the wrong
+    number of ``axes``."""
+    from .nas.cell import CELL_OPS, EDGES
+    from .nas.darts import PARAMETER_FREE
+
+    w = np.asarray(trajectory, dtype=float)
+    ops = list(ops)
+    if w.ndim != 3 or w.shape[0] < 1 or w.shape[1] != len(EDGES) or w.shape[2] != len(ops):
+        raise ValueError(f"plot_alpha_trajectories: trajectory of shape {w.shape} must be (steps + 1, n_edges, "
+                         f"n_ops) = (*, {len(EDGES)}, {len(ops)}) for ops={ops}")
+    unknown = [op for op in ops if op not in CELL_OPS]
+    if unknown:
+        raise ValueError(f"plot_alpha_trajectories: ops {unknown} are not in {CELL_OPS}")
+    if steps_per_epoch is not None and not (isinstance(steps_per_epoch, int) and steps_per_epoch >= 1):
+        raise ValueError(f"plot_alpha_trajectories: steps_per_epoch={steps_per_epoch!r} must be a positive integer")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, len(EDGES), figsize=(4 * len(EDGES), 3.4), sharey=True, layout="constrained")
+    axes = np.atleast_1d(axes).ravel()
+    if len(axes) != len(EDGES):
+        raise ValueError(f"plot_alpha_trajectories: {len(axes)} axes given; it draws one per edge ({len(EDGES)})")
+    steps = np.arange(len(w))
+    x = steps if steps_per_epoch is None else steps / steps_per_epoch
+    for e, (ax, edge) in enumerate(zip(axes, EDGES)):
+        for k, op in enumerate(ops):
+            ax.plot(x, w[:, e, k], color=f"C{CELL_OPS.index(op)}", linestyle="--" if op in PARAMETER_FREE else "-",
+                    linewidth=1.6, label=op)
+        ax.axhline(1 / len(ops), color="black", linestyle=":", linewidth=1, label=f"uniform 1/{len(ops)}")
+        ax.set_title(f"edge {edge} (node {edge[1]} -> node {edge[2]})")
+        ax.set_xlabel("step" if steps_per_epoch is None else "epoch")
+        ax.set_ylabel("weight softmax(α)")
+        ax.grid(alpha=0.3)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="dashed: no weights",
+                    title_fontsize=8)
+    axes[0].figure.suptitle(title)
+    return axes
+
+
+def plot_rank_correlation(scores, truth, ax=None, highlight=None, xlabel: str = "stand-alone validation accuracy (table)",
+                          ylabel: str = "shared-weight validation accuracy (supernet)", title: str | None = None,
+                          highlight_label: str = "highlighted"):
+    """Does a cheap score order the networks as the expensive one does? One dot per network: x its
+    ``truth`` (e.g. the table's stand-alone accuracy), y its ``scores`` (e.g. the supernet's
+    shared-weight accuracy). The title gives Kendall's tau and Spearman's rho
+    (``nas.rank_correlation``), after ``title`` when one is given. ``highlight`` (a boolean mask or
+    a list of indices, e.g. the table's top 10 %) is drawn in red with ``highlight_label``. Returns
+    the Axes. Raises ValueError for lengths that differ or are below 3, or a bad ``highlight``."""
+    from .nas.oneshot import rank_correlation
+
+    scores, truth = np.asarray(scores, dtype=float), np.asarray(truth, dtype=float)
+    if scores.ndim != 1 or scores.shape != truth.shape or len(scores) < 3:
+        raise ValueError(f"plot_rank_correlation: scores of shape {scores.shape} and truth of shape {truth.shape} "
+                         f"must be 1-D, of equal lengths >= 3")
+    mask = np.zeros(len(scores), dtype=bool)
+    if highlight is not None:
+        marked = np.asarray(highlight)
+        if marked.dtype == bool:
+            if marked.shape != mask.shape:
+                raise ValueError(f"plot_rank_correlation: highlight mask of shape {marked.shape} must have one entry "
+                                 f"per network ({len(mask)})")
+            mask = marked
+        else:
+            if marked.size and (marked.dtype.kind not in "iu" or marked.min() < 0 or marked.max() >= len(mask)):
+                raise ValueError(f"plot_rank_correlation: highlight={highlight!r} must be a boolean mask or indices "
+                                 f"in [0, {len(mask)})")
+            mask[marked.astype(int)] = True
+    stats = rank_correlation(scores, truth)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.scatter(truth[~mask], scores[~mask], s=14, alpha=0.6, color="tab:blue", label=f"networks ({int((~mask).sum())})")
+    if mask.any():
+        ax.scatter(truth[mask], scores[mask], s=22, alpha=0.9, color="tab:red", edgecolor="black", linewidth=0.4,
+                   label=f"{highlight_label} ({int(mask.sum())})")
+    line = f"Kendall τ = {stats['kendall']:.2f}, Spearman ρ = {stats['spearman']:.2f} ({stats['n']} networks)"
+    ax.set_title(line if title is None else f"{title}\n{line}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return ax

@@ -153,3 +153,78 @@ def test_lineage_and_schedules_of_a_real_run_and_bad_input():
         plots.plot_schedules(history, ax=Figure().subplots(), references={"constant": [0.1] * 3})
     with pytest.raises(ValueError, match="member=7"):
         plots.plot_lineage(history, ax=Figure().subplots(), member=7)
+
+
+def _softmax_trajectory(steps: int, n_ops: int, seed: int = 0) -> np.ndarray:
+    """A made-up DARTS trajectory: ``softmax`` of a random walk of α, shape ``(steps + 1, 3, n_ops)``."""
+    alpha = np.cumsum(np.random.default_rng(seed).normal(0, 0.1, (steps + 1, 3, n_ops)), axis=0)
+    e = np.exp(alpha)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_alpha_trajectories_one_panel_per_edge_one_line_per_operation():
+    from matplotlib.colors import to_rgba
+
+    from amsearch_lab.nas import CELL_OPS, EDGES, PARAMETER_FREE
+
+    w = _softmax_trajectory(4, len(CELL_OPS))
+    axes = plots.plot_alpha_trajectories(w, CELL_OPS, steps_per_epoch=2, axes=Figure().subplots(1, 3))
+    assert len(axes) == len(EDGES) == 3
+    for e, (ax, edge) in enumerate(zip(axes, EDGES)):
+        _labelled(ax)
+        assert edge in ax.get_title() and ax.get_xlabel() == "epoch"
+        *ops, uniform = ax.lines
+        assert [line.get_label() for line in ops] == list(CELL_OPS)
+        for k, (line, op) in enumerate(zip(ops, CELL_OPS)):
+            assert list(line.get_xdata()) == [0, 0.5, 1, 1.5, 2] and np.allclose(line.get_ydata(), w[:, e, k])
+            assert line.get_linestyle() == ("--" if op in PARAMETER_FREE else "-")
+            assert to_rgba(line.get_color()) == to_rgba(f"C{k}")  # one colour per operation, on every panel
+        assert list(uniform.get_ydata()) == [1 / 7, 1 / 7] and uniform.get_linestyle() == ":"
+    assert axes[0].figure.get_suptitle()
+    # a subset of the operations keeps each one's colour; x in steps without steps_per_epoch
+    axes = plots.plot_alpha_trajectories(_softmax_trajectory(3, 2), ("conv3x3", "skip"), axes=Figure().subplots(1, 3))
+    conv, skip, _ = axes[0].lines
+    assert to_rgba(conv.get_color()) == to_rgba("C3") and to_rgba(skip.get_color()) == to_rgba("C1")
+    assert list(conv.get_xdata()) == [0, 1, 2, 3] and axes[0].get_xlabel() == "step"
+
+
+def test_alpha_trajectories_refuse_bad_input():
+    import pytest
+
+    w = _softmax_trajectory(2, 3)
+    ops = ("skip", "conv1x1", "maxpool")
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_alpha_trajectories(w[:, :2], ops)
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_alpha_trajectories(w, ops[:2])
+    with pytest.raises(ValueError, match="conv7x7"):
+        plots.plot_alpha_trajectories(w, ("skip", "conv1x1", "conv7x7"))
+    with pytest.raises(ValueError, match="steps_per_epoch=0"):
+        plots.plot_alpha_trajectories(w, ops, steps_per_epoch=0)
+    with pytest.raises(ValueError, match="2 axes"):
+        plots.plot_alpha_trajectories(w, ops, axes=Figure().subplots(1, 2))
+
+
+def test_rank_correlation_scatter_titles_tau_and_rho_and_highlights():
+    import pytest
+
+    truth, scores = [0.1, 0.2, 0.3, 0.4, 0.5], [1.0, 2.0, 3.0, 5.0, 4.0]  # one swapped pair: tau 0.8, rho 0.9
+    ax = plots.plot_rank_correlation(scores, truth, ax=Figure().subplots())
+    _labelled(ax)
+    assert "τ = 0.80" in ax.get_title() and "ρ = 0.90" in ax.get_title() and "5 networks" in ax.get_title()
+    (dots,) = ax.collections
+    assert np.allclose(dots.get_offsets(), np.column_stack([truth, scores]))  # x: truth, y: the score
+    ax = plots.plot_rank_correlation(scores, truth, ax=Figure().subplots(), highlight=[3, 4], title="Supernet",
+                                     highlight_label="top 40 %")
+    rest, top = ax.collections
+    assert np.allclose(top.get_offsets(), [[0.4, 5.0], [0.5, 4.0]]) and len(rest.get_offsets()) == 3
+    assert ax.get_title().startswith("Supernet\n") and "top 40 % (2)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    mask = np.array([False, False, False, True, True])
+    same = plots.plot_rank_correlation(scores, truth, ax=Figure().subplots(), highlight=mask)
+    assert np.allclose(same.collections[1].get_offsets(), top.get_offsets())
+    with pytest.raises(ValueError, match="equal lengths"):
+        plots.plot_rank_correlation(scores, truth[:4])
+    with pytest.raises(ValueError, match="one entry per network"):
+        plots.plot_rank_correlation(scores, truth, highlight=mask[:4])
+    with pytest.raises(ValueError, match="highlight="):
+        plots.plot_rank_correlation(scores, truth, highlight=[5])

@@ -1,6 +1,6 @@
 """Playgrounds (ipywidgets) that end the lessons: a search explorer, Bayesian optimization in 1-D,
 a genetic algorithm in 2-D, optimizers on the regression loss, three compression sliders,
-neural architecture search, multi-fidelity search and population-based training.
+neural architecture search, multi-fidelity search, population-based training and DARTS.
 
 Every playground is a small class. Its controls are attributes (``explorer.budget``,
 ``explorer.run_button``), so is the data behind its plot and table (``explorer.history``,
@@ -22,7 +22,9 @@ One module per topic:
 - ``multi_fidelity``: ``MultiFidelityPlayground``, successive halving, Hyperband, ASHA, the median rule
   and model-based Hyperband on synthetic learning curves, one job at a time;
 - ``population``: ``PBTPlayground``, population-based training of a small MLP on MNIST: the lineage
-  tree and each member's learning-rate schedule.
+  tree and each member's learning-rate schedule;
+- ``oneshot``: ``DARTSPlayground``, DARTS on a slice of MNIST: each edge's softmax(α) over the epochs and
+  the derived network's rank in the cell table.
 
 Every algorithm comes from the library: ``search()`` with its callbacks and ``StopSearch``, the
 strategies, ``GaussianProcess`` and the acquisition functions, ``optim``, ``compress``, ``nas``,
@@ -35,10 +37,11 @@ from .compression import LowRankPlayground, PruningPlayground, QuantizationPlayg
 from .genetic import GeneticPlayground
 from .multi_fidelity import MultiFidelityPlayground
 from .nas import NASPlayground
+from .oneshot import DARTSPlayground
 from .optimizers import OptimizerPlayground
 from .population import PBTPlayground
 from .search import SearchExplorer
 
 __all__ = ["SearchExplorer", "BayesOptPlayground", "GeneticPlayground", "OptimizerPlayground",
            "PruningPlayground", "QuantizationPlayground", "LowRankPlayground", "NASPlayground", "MultiFidelityPlayground",
-           "PBTPlayground", "mnist_base_model", "forrester"]
+           "PBTPlayground", "DARTSPlayground", "mnist_base_model", "forrester"]
