@@ -2,7 +2,7 @@
 training, and what do single-path one-shot and DARTS pick, at what compute?
 
 ``python -m amsearch_lab.bench oneshot [--part correlation|search|darts|all] [--seeds 5]
-[--epochs 6] [--budget 50] [--recalibrate 4] [--darts-epochs 3] [--device cpu|cuda] [--quick]``
+[--epochs 10] [--budget 30] [--recalibrate 4] [--darts-epochs 3] [--device cpu|cuda] [--quick]``
 
 Every figure is against ``datasets/nas_bench_cell.csv.gz`` (every network of ``cell_space()``
 trained stand-alone with ``CELL_RECIPE``, seed 0; a uniform sample again with seed 1).
@@ -173,8 +173,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m amsearch_lab.bench oneshot", description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="all", choices=("correlation", "search", "darts", "all"))
     parser.add_argument("--seeds", type=int, default=5, help="seeds of SPOS and DARTS in the search part (default 5)")
-    parser.add_argument("--epochs", type=int, default=6, help="single-path supernet epochs (default 6)")
-    parser.add_argument("--budget", type=int, default=50, help="shared-weight scores of the evolution (default 50)")
+    parser.add_argument("--epochs", type=int, default=10, help="single-path supernet epochs (default 10)")
+    parser.add_argument("--budget", type=int, default=30, help="shared-weight scores of the evolution (default 30)")
     parser.add_argument("--recalibrate", type=int, default=4, help="batch-norm recalibration batches (default 4)")
     parser.add_argument("--darts-epochs", type=int, default=3, help="DARTS epochs (default 3)")
     parser.add_argument("--timing", type=int, default=5, help="stand-alone trainings timed for the unit (default 5)")

@@ -38,6 +38,7 @@ from .evaluate import (
 )
 from .final import FINAL_WIDTH, FinalResult, top_architectures, train_final
 from .oneshot import (
+    SPOS_RECIPE,
     OneShotResult,
     SupernetObjective,
     one_shot_search,
@@ -82,6 +83,6 @@ __all__ = [
     "CELL_OPS", "EDGES", "CELL_CHANNELS", "CellArchitecture", "cell_space", "enumerate_cells", "build_cell",
     "count_cell_params", "count_cell_flops", "CELL_RECIPE", "CELL_TABLE_PATH", "load_cell_table",
     "MixedEdge", "Supernet", "sample_path", "train_supernet", "recalibrate_batch_norm", "shared_weight_accuracy",
-    "SupernetObjective", "rank_correlation", "OneShotResult", "one_shot_search",
+    "SupernetObjective", "rank_correlation", "SPOS_RECIPE", "OneShotResult", "one_shot_search",
     "DARTS", "DARTSResult", "PARAMETER_FREE", "mixture_weights", "derive", "parameter_free_share",
 ]
