@@ -35,7 +35,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-N_PLAYGROUNDS = 10  # image widgets: one per playground
+N_PLAYGROUNDS = 11  # image widgets: one per playground
 RUN_ALL_SECONDS = 600  # about 30 s on an idle 2-core machine; generous for a shared one
 
 if not Path(CHROMIUM).exists():
