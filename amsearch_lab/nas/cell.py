@@ -36,7 +36,9 @@ Several genotypes build one network: when ``o01`` or ``o12`` is ``none``, node 1
 output through nothing, so both are set to ``none`` (``CellArchitecture.canonical``). The 7^3 =
 343 genotypes build ``len(enumerate_cells()) = 7 * (6 * 6 + 1) = 259`` distinct networks; the
 one with every edge ``none`` outputs a constant (chance accuracy) and is kept, as NAS-Bench-201
-keeps its disconnected cells.
+keeps its disconnected cells. These are distinct *graphs*; a few of them compute the same family of
+functions (``(skip, A, B)`` and ``(A, B, skip)`` both output ``A(x0) + B(x0)``), and each is trained
+on its own, as NAS-Bench-201 counts its 15,625 cells.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class CellArchitecture:
     ops: tuple[str, ...]
 
     def __post_init__(self):
+        object.__setattr__(self, "ops", tuple(self.ops))  # a list would be unhashable and unequal to the tuple
         if len(self.ops) != len(EDGES) or any(op not in CELL_OPS for op in self.ops):
             raise ValueError(f"CellArchitecture: ops={self.ops!r} must be {len(EDGES)} operations of {CELL_OPS}")
 
@@ -166,6 +169,11 @@ class CellNet(nn.Sequential):
     def __init__(self, cells: Sequence[Cell], channels: int = CELL_CHANNELS, stem_module=None, head_module=None):
         super().__init__(stem(channels) if stem_module is None else stem_module, cells[0], nn.MaxPool2d(2),
                          cells[1], head(channels) if head_module is None else head_module)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):  # a slice is a plain Sequential of the layers (this constructor wants cells)
+            return nn.Sequential(*list(self)[idx])
+        return super().__getitem__(idx)
 
 
 def build_cell(arch: CellArchitecture, seed: int | None = 0, channels: int = CELL_CHANNELS) -> NASNet:

@@ -32,7 +32,10 @@ alternates one step of each, on a training and a validation mini-batch:
              W^\\pm = W \\pm \\epsilon\\, \\nabla_{W'} L_{val}(W', \\alpha),\\ \\epsilon = \\frac{0.01}{\\lVert \\nabla_{W'} L_{val} \\rVert}
 
    (the second term is the Hessian-vector product :math:`\\nabla^2_{\\alpha, W} L_{train}\\, \\nabla_{W'} L_{val}`
-   by a central finite difference; :math:`\\xi` defaults to the weights' current learning rate);
+   by a central finite difference, as in the paper; :math:`\\xi` defaults to the weights' current
+   learning rate). The difference is exact only for a smooth loss: on a network of ReLUs and
+   max-pools the step :math:`\\pm\\epsilon` crosses kinks, and the estimate can be off by as much as
+   the term itself (the tests check it on a smooth copy of the network, Softplus for ReLU);
 2. :math:`W \\leftarrow W - \\eta_W \\nabla_W L_{train}(W, \\alpha)` (SGD with momentum, ``optim.SGD``).
 
 **Derivation.** The network kept is the argmax of :math:`\\alpha_e` per edge; like DARTS, ``none`` is

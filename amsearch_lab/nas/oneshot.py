@@ -123,13 +123,15 @@ def recalibrate_batch_norm(model: torch.nn.Module, x: torch.Tensor, batches: int
 def shared_weight_accuracy(supernet: Supernet, arch: CellArchitecture, data, n_val: int | None = 1000,
                            recalibrate: int = 0, recipe: Recipe = CELL_RECIPE) -> float:
     """Validation accuracy (first ``n_val`` images) of ``arch``'s path with the supernet's shared
-    weights, without training; with ``recalibrate`` > 0 its batch-norm statistics are first
+    weights, without training. The path scored is ``arch.canonical()``: a dead edge's shared
+    convolution would otherwise add the constant its batch norm's running statistics produce from
+    zeros, so two genotypes of one network would score differently. With ``recalibrate`` > 0 its batch-norm statistics are first
     re-estimated from that many batches of the first training images (on a copy: the supernet
     is unchanged). Raises ``ValueError`` for ``recalibrate`` < 0."""
     if not (isinstance(recalibrate, int) and recalibrate >= 0):
         raise ValueError(f"shared_weight_accuracy: recalibrate={recalibrate!r} must be an integer >= 0")
     dev = next(supernet.parameters()).device
-    net = supernet.subnet(arch)
+    net = supernet.subnet(arch.canonical())
     if recalibrate:
         recalibrate_batch_norm(net, data.x_train[:recipe.n_train].to(dev), recalibrate, recipe.batch_size)
     with deterministic():

@@ -58,8 +58,10 @@ class Supernet(nn.Module):
     def __init__(self, channels: int = CELL_CHANNELS, ops=CELL_OPS, seed: int | None = 0):
         super().__init__()
         unknown = [op for op in ops if op not in CELL_OPS]
-        if unknown or not ops:
-            raise ValueError(f"Supernet: ops={list(ops)!r} must be a non-empty subset of {CELL_OPS}")
+        if unknown or not ops or len(set(ops)) != len(ops):
+            raise ValueError(f"Supernet: ops={list(ops)!r} must be a non-empty subset of {CELL_OPS}, without repeats")
+        if not (isinstance(channels, int) and channels >= 1):
+            raise ValueError(f"Supernet: channels={channels!r} must be a positive integer")
         if seed is not None:
             torch.manual_seed(seed)
         self.channels, self.op_names = channels, tuple(ops)

@@ -246,3 +246,26 @@ def test_rank_correlation_by_hand_and_against_scipy():
 def test_rank_correlation_rejects_bad_lengths(scores, truth):
     with pytest.raises(ValueError, match=rf"scores \({len(scores)}\) and truth \({len(truth)}\)"):
         rank_correlation(scores, truth)
+
+
+def test_genotypes_of_one_network_get_one_shared_weight_score(trained, data):
+    # a dead edge's shared convolution would add its batch norm's constant in eval mode
+    dead = CellArchitecture(("none", "skip", "conv3x3"))
+    assert dead.canonical() == CellArchitecture(("none", "skip", "none"))
+    assert shared_weight_accuracy(trained, dead, data, n_val=100) == \
+        shared_weight_accuracy(trained, dead.canonical(), data, n_val=100)
+
+
+def test_rank_correlation_bootstrap_is_seeded_and_paired():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=100)
+    a, b = truth + 0.5 * rng.normal(size=100), truth + 3 * rng.normal(size=100)
+    ra, rb = rank_correlation(a, truth, n_boot=200, seed=1), rank_correlation(b, truth, n_boot=200, seed=1)
+    assert ra["kendall"] > rb["kendall"] + 0.2 and ra["kendall_boot"].shape == (200,)
+    low, high = ra["kendall_interval"]
+    assert low < ra["kendall"] < high
+    assert np.array_equal(ra["kendall_boot"], rank_correlation(a, truth, n_boot=200, seed=1)["kendall_boot"])
+    # the same resamples: the less noisy scores win on (nearly) every one of them
+    assert (ra["kendall_boot"] > rb["kendall_boot"]).mean() > 0.9
+    with pytest.raises(ValueError, match="n_boot"):
+        rank_correlation(a, truth, n_boot=-1)

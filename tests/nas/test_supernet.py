@@ -155,3 +155,20 @@ def test_forward_rejects_bad_arguments(images, kwargs, match):
 def test_bad_operations_are_rejected(ops):
     with pytest.raises(ValueError, match="ops="):
         Supernet(channels=2, ops=ops)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"ops": ("skip", "skip")}, "repeats"), ({"channels": 0}, "channels"),
+                                           ({"channels": 2.5}, "channels")])
+def test_supernet_rejects_repeated_ops_and_bad_channels(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Supernet(**kwargs)
+
+
+def test_a_genotype_given_as_a_list_is_the_tuple_genotype():
+    assert CellArchitecture(["skip", "none", "conv3x3"]) == CellArchitecture(("skip", "none", "conv3x3"))
+    assert len({CellArchitecture(["skip"] * 3), CellArchitecture(("skip",) * 3)}) == 1
+
+
+def test_slicing_a_cell_network_gives_its_layers():
+    net = build_cell(CellArchitecture(("conv3x3", "skip", "avgpool")), seed=0).body
+    assert list(net[1::2]) == [net[1], net[3]]
