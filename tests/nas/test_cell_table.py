@@ -35,7 +35,7 @@ def test_table_holds_every_network_once(bench):
 
 def test_replicates_are_a_sample_of_the_networks_with_another_seed(bench):
     rep = bench.replicates
-    assert len(rep) >= 30 and rep.index.is_unique
+    assert len(rep) >= 30 and rep.index.is_unique  # the build trained all 259 again; a stopped pass leaves fewer
     assert set(rep.index) <= set(bench.frame.index)
     assert (rep["seed"] == 1).all() and (bench.frame["seed"] == 0).all()
     # the same network with another seed: close, but not the same numbers
