@@ -2,13 +2,14 @@
 training, and what do single-path one-shot and DARTS pick, at what compute?
 
 ``python -m amsearch_lab.bench oneshot [--part correlation|search|darts|all] [--seeds 5]
-[--epochs 10] [--budget 30] [--recalibrate 4] [--darts-epochs 3] [--device cpu|cuda] [--quick]``
+[--epochs 10] [--budget 30] [--recalibrate 4] [--darts-epochs 3] [--networks N] [--n-train 2000]
+[--device cpu|cuda] [--quick]``
 
 Every figure is against ``datasets/nas_bench_cell.csv.gz`` (every network of ``cell_space()``
 trained stand-alone with ``CELL_RECIPE``, seed 0; a uniform sample again with seed 1).
 
 1. *correlation*: a supernet trained by single-path one-shot for ``--epochs`` (seed 0) scores
-   every network of the table with its shared weights, without and with batch-norm recalibration
+   every network of the table (or ``--networks`` of them) with its shared weights, without and with batch-norm recalibration
    (``--recalibrate`` batches); Kendall's tau and Spearman's rho against the table's validation
    accuracy, next to the *noise ceiling*: the same statistics between the two stand-alone seeds
    of the replicated sample (the supernet's on that sample too, to compare like with like).
@@ -38,6 +39,7 @@ from ..device import describe_device, pick_device
 from ..nas import (
     CELL_RECIPE,
     DARTS,
+    SPOS_RECIPE,
     CellArchitecture,
     Supernet,
     TabularBenchmark,
@@ -84,16 +86,21 @@ def noise_ceiling(bench: TabularBenchmark) -> dict:
     return rank_correlation(sample["val_acc"].to_numpy(), bench.frame.loc[sample.index, "val_acc"].to_numpy())
 
 
-def correlation(bench: TabularBenchmark, data, epochs: int, recalibrate: int, seed: int = 0, device=None) -> dict:
-    """Part 1: a supernet trained for ``epochs``, its scores without and with recalibration and
-    their rank correlations with the table (all networks, and the replicated sample)."""
+def correlation(bench: TabularBenchmark, data, epochs: int, recalibrate: int, seed: int = 0, device=None,
+                networks: int | None = None, recipe=SPOS_RECIPE) -> dict:
+    """Part 1: a supernet trained for ``epochs`` with ``recipe``, its scores of the table's
+    networks (all, or a seeded sample of ``networks``) without and with recalibration, and their
+    rank correlations with the table (those networks, and those of them in the replicated sample)."""
     supernet = Supernet(seed=seed)
-    training = train_supernet(supernet, data, epochs, seed=seed, device=device)
-    truth, sample = bench.frame["val_acc"].to_numpy(), bench.frame.index.isin(bench.replicates.index)
+    training = train_supernet(supernet, data, epochs, recipe=recipe, seed=seed, device=device)
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(bench))[:networks])  # (n,) table rows
+    truth = bench.frame["val_acc"].to_numpy()[chosen]
+    sample = bench.frame.index.isin(bench.replicates.index)[chosen]
+    archs = [table_architectures(bench)[i] for i in chosen]
     out = {"training": training, "ceiling": noise_ceiling(bench), "scores": {}}
     for k in (0, recalibrate):
         start = time.perf_counter()
-        scores = supernet_scores(supernet, table_architectures(bench), data, k)
+        scores = supernet_scores(supernet, archs, data, k)
         out["scores"][k] = {"scores": scores, "seconds": time.perf_counter() - start,
                             "all": rank_correlation(scores, truth),
                             "sample": rank_correlation(scores[sample], truth[sample])}
@@ -120,15 +127,19 @@ def run_search(bench: TabularBenchmark, data, args, dev, unit: float) -> None:
           f"the pick is in the top 10 % (rank <= {worst}): median {evo_median:.0f} "
           f"(min {np.nanmin(evo):.0f}, max {np.nanmax(evo):.0f}, not reached in {int(np.isnan(evo).sum())}) "
           f"= {evo_median * unit:.0f} s; a fifth of it: {evo_median / 5:.1f} trainings")
+    evo1 = bench.evaluations_to_top("evolution", range(EVOLUTION_SEEDS), budget=len(bench), fraction=0.01)
+    print(f"  ... and until it is in the top 1 % (rank <= {bench.top_rank(0.01)}): median {np.nanmedian(evo1):.0f} "
+          f"(min {np.nanmin(evo1):.0f}, max {np.nanmax(evo1):.0f})")
     rows = {"spos": [], "darts": [], "random": []}
     for seed in range(args.seeds):
         shot = one_shot_search(data, args.epochs, budget=args.budget, recalibrate=args.recalibrate, seed=seed,
+                               recipe=replace(SPOS_RECIPE, n_train=args.n_train),
                                device=dev)
         rows["spos"].append((bench.rank(shot.pick.to_params()), shot.seconds))
         print(f"  seed {seed} SPOS+evolution ({args.epochs} supernet epochs {shot.training['seconds']:.0f} s, "
               f"{shot.evaluations} scores {shot.score_seconds:.0f} s; {shot.seconds / unit:.1f} trainings): "
               f"{_describe(bench, shot.pick)}")
-        _, result = darts_pick(data, args.darts_epochs, seed, dev)
+        _, result = darts_pick(data, args.darts_epochs, seed, dev, recipe=replace(CELL_RECIPE, n_train=args.n_train))
         rows["darts"].append((bench.rank(result.derived.to_params()), result.seconds))
         print(f"  seed {seed} DARTS 1st order ({args.darts_epochs} epochs, {result.seconds:.0f} s; "
               f"{result.seconds / unit:.1f} trainings): {_describe(bench, result.derived)}")
@@ -150,9 +161,10 @@ def run_search(bench: TabularBenchmark, data, args, dev, unit: float) -> None:
 def run_darts(data, args, dev) -> None:
     variants = {"first order": {}, "second order": {"order": 2},
                 "Gumbel-softmax, tau 5 -> 0.5": {"gumbel": True, "temperature": (5.0, 0.5)}}
-    steps = -(-CELL_RECIPE.n_train // CELL_RECIPE.batch_size)
+    recipe = replace(CELL_RECIPE, n_train=args.n_train)
+    steps = -(-recipe.n_train // recipe.batch_size)
     for name, options in variants.items():
-        darts, result = darts_pick(data, args.darts_epochs, 0, dev, **options)
+        darts, result = darts_pick(data, args.darts_epochs, 0, dev, recipe=recipe, **options)
         ops = darts.supernet.op_names
         shares = [parameter_free_share(result.trajectory[e * steps], ops) for e in range(args.darts_epochs + 1)]
         derived = [derive(np.log(result.trajectory[e * steps]), ops).key for e in range(1, args.darts_epochs + 1)]
@@ -166,7 +178,8 @@ def run_darts(data, args, dev) -> None:
             print(f"  softmax(alpha) {edge}: " + "  ".join(f"{op} {w:.3f}" for op, w in zip(ops, final[i])))
 
 
-QUICK = {"seeds": 1, "epochs": 1, "budget": 5, "recalibrate": 1, "darts_epochs": 1, "timing": 1}
+QUICK = {"seeds": 1, "epochs": 1, "budget": 5, "recalibrate": 1, "darts_epochs": 1, "timing": 1, "networks": 30,
+         "n_train": 300}
 
 
 def main(argv=None) -> int:
@@ -178,13 +191,17 @@ def main(argv=None) -> int:
     parser.add_argument("--recalibrate", type=int, default=4, help="batch-norm recalibration batches (default 4)")
     parser.add_argument("--darts-epochs", type=int, default=3, help="DARTS epochs (default 3)")
     parser.add_argument("--timing", type=int, default=5, help="stand-alone trainings timed for the unit (default 5)")
+    parser.add_argument("--networks", type=int, default=None, help="networks scored in the correlation part (default all)")
+    parser.add_argument("--n-train", type=int, default=CELL_RECIPE.n_train,
+                        help=f"training images of the supernets and DARTS (default {CELL_RECIPE.n_train}, the table's)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: amsearch_lab.pick_device())")
     parser.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK}")
     args = parser.parse_args(argv)
     if args.quick:
         for k, v in QUICK.items():
             setattr(args, k, v)
-    for name in ("seeds", "epochs", "budget", "recalibrate", "darts_epochs", "timing"):
+    for name in ("seeds", "epochs", "budget", "recalibrate", "darts_epochs", "timing", "n_train") + \
+            (("networks",) if args.networks is not None else ()):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= 1")
     dev = pick_device() if args.device is None else torch.device(args.device)
@@ -197,7 +214,8 @@ def main(argv=None) -> int:
         data = replace(data, x_val=data.x_val[:200], y_val=data.y_val[:200])
     start = time.perf_counter()
     if args.part in ("correlation", "all"):
-        c = correlation(bench, data, args.epochs, args.recalibrate, device=dev)
+        c = correlation(bench, data, args.epochs, args.recalibrate, device=dev, networks=args.networks,
+                        recipe=replace(SPOS_RECIPE, n_train=args.n_train))
         ceiling = c["ceiling"]
         print(f"\nsupernet: single-path one-shot, {args.epochs} epochs ({c['training']['seconds']:.0f} s), seed 0; "
               f"training loss per epoch {' '.join(f'{v:.3f}' for v in c['training']['train_loss'])}")
@@ -205,7 +223,7 @@ def main(argv=None) -> int:
               f"{ceiling['kendall']:.3f}, Spearman rho {ceiling['spearman']:.3f}")
         for k, s in c["scores"].items():
             label = f"recalibrated ({k} batches)" if k else "supernet BN statistics"
-            print(f"shared weights, {label:28s}: all {s['all']['n']} networks tau {s['all']['kendall']:.3f} "
+            print(f"shared weights, {label:28s}: {s['all']['n']} networks tau {s['all']['kendall']:.3f} "
                   f"rho {s['all']['spearman']:.3f}; the replicated sample tau {s['sample']['kendall']:.3f} "
                   f"rho {s['sample']['spearman']:.3f} ({s['seconds']:.0f} s to score)")
     if args.part in ("search", "all"):

@@ -23,9 +23,10 @@ def test_main_quick_prints_every_part(capsys):
     out = capsys.readouterr().out
     ceiling = re.search(r"noise ceiling \(stand-alone seed 0 vs seed 1, (\d+) networks\): Kendall tau ([-\d.]+)", out)
     assert ceiling and int(ceiling.group(1)) >= 30 and 0 < float(ceiling.group(2)) <= 1
-    taus = re.findall(r"all 259 networks tau ([-\d.]+) rho ([-\d.]+)", out)
+    taus = re.findall(r": 30 networks tau ([-\d.]+) rho ([-\d.]+)", out)
     assert len(taus) == 2 and all(-1 <= float(t) <= 1 for pair in taus for t in pair)
     assert re.search(r"trainings until the pick is in the top 10 % \(rank <= 26\): median \d+", out)
+    assert re.search(r"until it is in the top 1 % \(rank <= 3\): median \d+", out)
     for label in ("SPOS + evolution", "DARTS, 1st order", "random search"):
         row = re.search(rf"{re.escape(label)}[^\n]*seeds: median rank (\d+), in the top 10 % (\d+)/(\d+)", out)
         assert row, label
