@@ -6,7 +6,7 @@ training, and what do single-path one-shot and DARTS pick, at what compute?
 [--device cpu|cuda] [--quick]``
 
 Every figure is against ``datasets/nas_bench_cell.csv.gz`` (every network of ``cell_space()``
-trained stand-alone with ``CELL_RECIPE``, seed 0; a uniform sample again with seed 1).
+trained stand-alone with ``CELL_RECIPE``, seed 0, and again with seed 1).
 
 1. *correlation*: a supernet trained by single-path one-shot for ``--epochs`` (seed 0) scores
    every network of the table (or ``--networks`` of them) with its shared weights, without and with batch-norm recalibration

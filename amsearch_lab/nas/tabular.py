@@ -4,9 +4,9 @@
 distinct valid network of ``nas_space()`` with its validation and test accuracy after the
 low-fidelity recipe, parameters, FLOPs, training seconds, device and recipe.
 ``datasets/nas_bench_cell.csv.gz`` (``--space cell``) does the same for the cell space of one-shot
-NAS (``cell_space()``, ``CELL_RECIPE``), and adds a second seed for a uniform sample of its
-networks: how far two stand-alone trainings of one network agree (``load_cell_table``). A search on the
-table looks the answer up instead of training, so strategies can be compared over many seeds
+NAS (``cell_space()``, ``CELL_RECIPE``), and adds a second seed for its networks (all of them
+in the shipped file): how far two stand-alone trainings of one network agree (``load_cell_table``).
+A search on the table looks the answer up instead of training, so strategies can be compared over many seeds
 in seconds on a CPU, the way NAS-Bench-101/201 are used.
 
 The honest protocol: strategies see only the *validation* accuracy (``objective``), and every
@@ -156,8 +156,8 @@ def load_table(path: str | Path = TABLE_PATH) -> TabularBenchmark:
 
 def load_cell_table(path: str | Path = CELL_TABLE_PATH) -> TabularBenchmark:
     """Read the cell space's benchmark (``datasets/nas_bench_cell.csv.gz``): ``frame`` holds the
-    seed-0 row of every network of ``cell_space()``, ``replicates`` the seed-1 rows of a uniform
-    sample of them (indexed by key too). A missing file raises ``FileNotFoundError``."""
+    seed-0 row of every network of ``cell_space()``, ``replicates`` their seed-1 rows (every
+    network in the shipped file; a build stopped early leaves a uniform sample), indexed by key too. A missing file raises ``FileNotFoundError``."""
     frame = _read(Path(path), CELL_COLUMNS, " --space cell")
     first = frame["seed"] == 0
     return TabularBenchmark(frame[first].set_index("key"), cell_space(), _decode_cell,
