@@ -69,10 +69,11 @@ def stand_alone_seconds(bench: TabularBenchmark, data, n: int, seed: int = 0, de
     return float(np.mean(seconds))
 
 
-def table_architectures(bench: TabularBenchmark) -> list[CellArchitecture]:
-    """The networks of the table, in ``frame`` order."""
+def table_architectures(bench: TabularBenchmark, rows=None) -> list[CellArchitecture]:
+    """The networks of the table in ``frame`` order, or those of the row positions ``rows``."""
+    frame = bench.frame if rows is None else bench.frame.iloc[list(rows)]
     names = list(bench.space.names)
-    return [bench.decode(row[names].to_dict()) for _, row in bench.frame.iterrows()]
+    return [bench.decode(row[names].to_dict()) for _, row in frame.iterrows()]
 
 
 def supernet_scores(supernet: Supernet, archs, data, recalibrate: int) -> np.ndarray:
@@ -80,10 +81,12 @@ def supernet_scores(supernet: Supernet, archs, data, recalibrate: int) -> np.nda
     return np.array([shared_weight_accuracy(supernet, arch, data, recalibrate=recalibrate) for arch in archs])
 
 
-def noise_ceiling(bench: TabularBenchmark) -> dict:
-    """``rank_correlation`` between the replicate seed and seed 0 over the replicated sample."""
+def noise_ceiling(bench: TabularBenchmark, n_boot: int = 0, seed: int = 0) -> dict:
+    """``rank_correlation`` (with ``n_boot`` bootstrap resamples) between the replicate seed and
+    seed 0 over the replicated networks: how far two stand-alone trainings agree."""
     sample = bench.replicates
-    return rank_correlation(sample["val_acc"].to_numpy(), bench.frame.loc[sample.index, "val_acc"].to_numpy())
+    return rank_correlation(sample["val_acc"].to_numpy(), bench.frame.loc[sample.index, "val_acc"].to_numpy(),
+                            n_boot=n_boot, seed=seed)
 
 
 def correlation(bench: TabularBenchmark, data, epochs: int, recalibrate: int, seed: int = 0, device=None,
@@ -96,7 +99,7 @@ def correlation(bench: TabularBenchmark, data, epochs: int, recalibrate: int, se
     chosen = np.sort(np.random.default_rng(seed).permutation(len(bench))[:networks])  # (n,) table rows
     truth = bench.frame["val_acc"].to_numpy()[chosen]
     sample = bench.frame.index.isin(bench.replicates.index)[chosen]
-    archs = [table_architectures(bench)[i] for i in chosen]
+    archs = table_architectures(bench, chosen)
     out = {"training": training, "ceiling": noise_ceiling(bench), "scores": {}}
     for k in (0, recalibrate):
         start = time.perf_counter()

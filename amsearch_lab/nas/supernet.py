@@ -70,6 +70,12 @@ class Supernet(nn.Module):
         self.pool = nn.MaxPool2d(2)
         self.head = head(channels)
 
+    def _check_arch(self, where: str, arch: CellArchitecture) -> CellArchitecture:
+        missing = [op for op in arch.ops if op not in self.op_names]
+        if missing:
+            raise ValueError(f"{where}: arch={arch.key} uses {missing}, not in this supernet's ops")
+        return arch
+
     def _cell(self, cell: nn.ModuleDict, x0: torch.Tensor, choices) -> torch.Tensor:
         x1 = cell["e01"](x0, choices[0])
         return cell["e02"](x0, choices[1]) + cell["e12"](x1, choices[2])
@@ -79,10 +85,7 @@ class Supernet(nn.Module):
         if (arch is None) == (weights is None):
             raise ValueError("Supernet.forward: pass exactly one of arch= (one path) or weights= (a mixture)")
         if arch is not None:
-            missing = [op for op in arch.ops if op not in self.op_names]
-            if missing:
-                raise ValueError(f"Supernet.forward: arch={arch.key} uses {missing}, not in this supernet's ops")
-            choices = arch.ops
+            choices = self._check_arch("Supernet.forward", arch).ops
         else:
             if tuple(weights.shape) != (len(EDGES), len(self.op_names)):
                 raise ValueError(f"Supernet.forward: weights of shape {tuple(weights.shape)} must be "
@@ -98,9 +101,7 @@ class Supernet(nn.Module):
         """The stand-alone network of ``arch`` holding a *copy* of the shared weights (and
         batch-norm statistics) of its path: ``build_cell``'s module, computing what
         ``self(x, arch=arch)`` computes. Changing the copy leaves the supernet unchanged."""
-        missing = [op for op in arch.ops if op not in self.op_names]
-        if missing:
-            raise ValueError(f"Supernet.subnet: arch={arch.key} uses {missing}, not in this supernet's ops")
+        self._check_arch("Supernet.subnet", arch)
         cells = [Cell({e: copy.deepcopy(cell[e].ops[op]) for e, op in zip(EDGES, arch.ops)}) for cell in self.cells]
         net = CellNet(cells, self.channels, stem_module=copy.deepcopy(self.stem), head_module=copy.deepcopy(self.head))
         return NASNet(net, amp=False).to(next(self.parameters()).device)  # float32, as the supernet runs

@@ -118,16 +118,13 @@ class TabularBenchmark:
         """Per seed, the number of look-ups (stand-alone trainings, had the table not existed)
         after which ``strategy``'s best-by-validation network is in the table's top ``fraction``;
         NaN when ``budget`` look-ups do not get there. Shape ``(n_seeds,)``."""
-        worst, out = self.top_rank(fraction), []
+        # in the top fraction <=> a validation accuracy at least the (top_rank)-th best of the table
+        threshold = np.sort(self.frame["val_acc"].to_numpy())[::-1][self.top_rank(fraction) - 1]
+        out = []
         for seed in seeds:
-            best, reached = -np.inf, np.nan
-            for i, trial in enumerate(self.search(strategy, budget, seed, options), 1):
-                if trial.ok and trial.value > best:
-                    best = trial.value
-                    if self.rank(trial.params) <= worst:
-                        reached = i
-                        break
-            out.append(reached)
+            curve = picked_accuracy(self.search(strategy, budget, seed, options), self, metric="val_acc")
+            hits = np.flatnonzero(curve >= threshold)  # NaN (no success yet) compares False
+            out.append(hits[0] + 1 if hits.size else np.nan)
         return np.array(out, dtype=float)
 
     def search(self, strategy, budget: int, seed: int, options: Mapping | None = None) -> History:
