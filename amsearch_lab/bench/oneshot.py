@@ -39,6 +39,7 @@ from ..device import describe_device, pick_device
 from ..nas import (
     CELL_RECIPE,
     DARTS,
+    EDGES,
     SPOS_RECIPE,
     CellArchitecture,
     Supernet,
@@ -63,9 +64,9 @@ EVOLUTION_SEEDS = 20  # seeds of evolution and random search on the table (look-
 def stand_alone_seconds(bench: TabularBenchmark, data, n: int, seed: int = 0, device=None) -> float:
     """Mean wall seconds of one stand-alone training (``CELL_RECIPE``) over ``n`` networks of the
     table drawn by ``seed``, measured now, so that one-shot seconds convert to trainings."""
-    archs = table_architectures(bench)
-    picks = np.random.default_rng(seed).choice(len(archs), size=n, replace=False)
-    seconds = [evaluate_architecture(archs[i], data, CELL_RECIPE, seed=0, device=device)["train_seconds"] for i in picks]
+    picks = np.random.default_rng(seed).choice(len(bench), size=n, replace=False)
+    seconds = [evaluate_architecture(arch, data, CELL_RECIPE, seed=0, device=device)["train_seconds"]
+               for arch in table_architectures(bench, picks)]
     return float(np.mean(seconds))
 
 
@@ -165,10 +166,9 @@ def run_darts(data, args, dev) -> None:
     variants = {"first order": {}, "second order": {"order": 2},
                 "Gumbel-softmax, tau 5 -> 0.5": {"gumbel": True, "temperature": (5.0, 0.5)}}
     recipe = replace(CELL_RECIPE, n_train=args.n_train)
-    steps = -(-recipe.n_train // recipe.batch_size)
     for name, options in variants.items():
         darts, result = darts_pick(data, args.darts_epochs, 0, dev, recipe=recipe, **options)
-        ops = darts.supernet.op_names
+        ops, steps = darts.supernet.op_names, result.steps_per_epoch
         shares = [parameter_free_share(result.trajectory[e * steps], ops) for e in range(args.darts_epochs + 1)]
         derived = [derive(np.log(result.trajectory[e * steps]), ops).key for e in range(1, args.darts_epochs + 1)]
         print(f"\nDARTS {name} ({args.darts_epochs} epochs, {result.seconds:.0f} s): mean weight of the parameter-free "
@@ -177,7 +177,7 @@ def run_darts(data, args, dev) -> None:
         for e, key in enumerate(derived, 1):
             print(f"  derived after epoch {e}: {key}")
         final = result.trajectory[-1]
-        for i, edge in enumerate(("e01", "e02", "e12")):
+        for i, edge in enumerate(EDGES):
             print(f"  softmax(alpha) {edge}: " + "  ".join(f"{op} {w:.3f}" for op, w in zip(ops, final[i])))
 
 

@@ -43,7 +43,7 @@ on its own, as NAS-Bench-201 counts its 15,625 cells.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -53,7 +53,7 @@ from ..space import Choice, Space
 from .build import N_CLASSES, NASNet
 
 __all__ = ["CELL_OPS", "EDGES", "CELL_CHANNELS", "CellArchitecture", "cell_space", "enumerate_cells",
-           "make_op", "Cell", "CellNet", "build_cell", "count_cell_params", "count_cell_flops"]
+           "make_op", "cell_output", "Cell", "CellNet", "build_cell", "count_cell_params", "count_cell_flops"]
 
 CELL_OPS = ("none", "skip", "conv1x1", "conv3x3", "conv5x5", "maxpool", "avgpool")
 EDGES = ("e01", "e02", "e12")  # edge "eij" goes from node i to node j
@@ -138,17 +138,22 @@ def make_op(op: str, channels: int = CELL_CHANNELS) -> nn.Module:
     raise ValueError(f"make_op: op={op!r} is not one of {CELL_OPS}")
 
 
+def cell_output(x0: torch.Tensor, apply: Callable[[str, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """The cell's graph, written once for the stand-alone cell and the supernet's:
+    ``x1 = o01(x0)``, ``x2 = o02(x0) + o12(x1)``, where ``apply(e, x)`` runs edge ``e``'s operation."""
+    x1 = apply("e01", x0)
+    return apply("e02", x0) + apply("e12", x1)
+
+
 class Cell(nn.Module):
-    """One cell of a genotype: ``x1 = o01(x0)``, ``x2 = o02(x0) + o12(x1)``; ``edges[e]`` is the
-    module on edge ``e``."""
+    """One cell of a genotype (``cell_output``); ``edges[e]`` is the module on edge ``e``."""
 
     def __init__(self, edges: Mapping[str, nn.Module]):
         super().__init__()
         self.edges = nn.ModuleDict({e: edges[e] for e in EDGES})
 
     def forward(self, x0: torch.Tensor) -> torch.Tensor:
-        x1 = self.edges["e01"](x0)
-        return self.edges["e02"](x0) + self.edges["e12"](x1)
+        return cell_output(x0, lambda e, x: self.edges[e](x))
 
 
 def stem(channels: int = CELL_CHANNELS) -> nn.Sequential:

@@ -54,7 +54,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ..device import pick_device
-from ..optim import SGD, CosineDecay, shuffled_batches
+from ..optim import shuffled_batches
 from .cell import EDGES, CellArchitecture
 from .evaluate import CELL_RECIPE, Recipe, deterministic
 from .supernet import Supernet
@@ -111,6 +111,11 @@ class DARTSResult:
     train_loss: list
     seconds: float
     epochs: int
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Steps per epoch: ``trajectory[e * steps_per_epoch]`` is softmax(alpha) after epoch ``e``."""
+        return (len(self.trajectory) - 1) // self.epochs
 
 
 class DARTS:
@@ -208,11 +213,8 @@ class DARTS:
             self.alpha.data = self.alpha.data.to(dev)
         x, y = data.x_train[:recipe.n_train].to(dev), data.y_train[:recipe.n_train].to(dev)
         x_val, y_val = data.x_val[:recipe.n_val].to(dev), data.y_val[:recipe.n_val].to(dev)
-        optimizer = SGD(self.supernet.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                        weight_decay=recipe.weight_decay)
-        steps_per_epoch = -(-len(x) // recipe.batch_size)
-        total_steps = epochs * steps_per_epoch
-        schedule = CosineDecay(recipe.lr, t_max=total_steps)
+        optimizer, schedule = recipe.sgd(self.supernet.parameters(), len(x), epochs)
+        total_steps = schedule.t_max
         trajectory = [torch.softmax(self.alpha.detach(), -1).cpu().numpy()]
         train_losses, step, start = [], 0, time.perf_counter()
         with deterministic():

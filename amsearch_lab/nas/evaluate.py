@@ -75,6 +75,16 @@ class Recipe:
                 f"weight decay {self.weight_decay}, cosine decay per step"
                 + (f", random shifts of up to {self.max_shift} px" if self.max_shift else ""))
 
+    def sgd(self, parameters, n_images: int, epochs: int | None = None) -> tuple[SGD, CosineDecay]:
+        """The recipe's optimizer and learning-rate schedule for ``epochs`` (default ``self.epochs``)
+        passes over ``n_images`` training images: ``optim.SGD`` with the recipe's lr, momentum and
+        weight decay, and a ``CosineDecay`` from ``lr`` to 0 over every step of the run
+        (``ceil(n_images / batch_size)`` steps per epoch), to be applied per step."""
+        epochs = self.epochs if epochs is None else epochs
+        steps = epochs * -(-n_images // self.batch_size)  # ceil(n / batch) per epoch
+        optimizer = SGD(parameters, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        return optimizer, CosineDecay(self.lr, t_max=steps)
+
 
 LOW_FIDELITY = Recipe("low", n_train=2000, n_val=1000, n_test=1000, epochs=1, batch_size=50, lr=0.1)
 # the cell table's recipe (``nas.cell``): the low-fidelity one with 3 epochs instead of 1. In a pilot
@@ -124,11 +134,10 @@ def train_architecture(arch: Architecture | CellArchitecture, data, recipe: Reci
     with deterministic():
         model, n_params, n_flops = _network(arch, seed, max_params)
         model = model.to(dev)
-        optimizer = SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-        steps = recipe.epochs * -(-len(x_train) // recipe.batch_size)  # ceil(n / batch) per epoch
+        optimizer, schedule = recipe.sgd(model.parameters(), len(x_train))
         # 2. train with the one training loop of the library
         start = time.perf_counter()
-        result = fit(model, (x_train, y_train, x_val, y_val), optimizer, schedule=CosineDecay(recipe.lr, t_max=steps),
+        result = fit(model, (x_train, y_train, x_val, y_val), optimizer, schedule=schedule,
                      schedule_per="step", epochs=recipe.epochs, device=dev, batch_size=recipe.batch_size,
                      progress=progress, seed=seed, augment=RandomShift(recipe.max_shift) if recipe.max_shift else None)
         train_seconds = time.perf_counter() - start

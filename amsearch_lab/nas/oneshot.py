@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from ..device import pick_device
-from ..optim import SGD, CosineDecay, evaluate, shuffled_batches
+from ..optim import evaluate, shuffled_batches
 from ..study import History, search
 from .cell import EDGES, CellArchitecture, cell_space
 from .evaluate import CELL_RECIPE, Recipe, deterministic
@@ -78,9 +78,7 @@ def train_supernet(supernet: Supernet, data, epochs: int, recipe: Recipe = SPOS_
     supernet.to(dev).train()
     x, y = data.x_train[:recipe.n_train].to(dev), data.y_train[:recipe.n_train].to(dev)
     generator, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
-    optimizer = SGD(supernet.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    steps_per_epoch = -(-len(x) // recipe.batch_size)
-    schedule = CosineDecay(recipe.lr, t_max=epochs * steps_per_epoch)
+    optimizer, schedule = recipe.sgd(supernet.parameters(), len(x), epochs)
     losses, step, start = [], 0, time.perf_counter()
     with deterministic():
         for _ in range(epochs):

@@ -27,7 +27,19 @@ import torch
 from torch import nn
 
 from .build import NASNet
-from .cell import CELL_CHANNELS, CELL_OPS, EDGES, SIDES, Cell, CellArchitecture, CellNet, head, make_op, stem
+from .cell import (
+    CELL_CHANNELS,
+    CELL_OPS,
+    EDGES,
+    SIDES,
+    Cell,
+    CellArchitecture,
+    CellNet,
+    cell_output,
+    head,
+    make_op,
+    stem,
+)
 
 __all__ = ["MixedEdge", "Supernet"]
 
@@ -77,8 +89,8 @@ class Supernet(nn.Module):
         return arch
 
     def _cell(self, cell: nn.ModuleDict, x0: torch.Tensor, choices) -> torch.Tensor:
-        x1 = cell["e01"](x0, choices[0])
-        return cell["e02"](x0, choices[1]) + cell["e12"](x1, choices[2])
+        choice = dict(zip(EDGES, choices))  # edge -> an operation name or its (n_ops,) weights
+        return cell_output(x0, lambda e, x: cell[e](x, choice[e]))
 
     def forward(self, x: torch.Tensor, arch: CellArchitecture | None = None,
                 weights: torch.Tensor | None = None) -> torch.Tensor:

@@ -157,12 +157,8 @@ def load_cell_table(path: str | Path = CELL_TABLE_PATH) -> TabularBenchmark:
     network in the shipped file; a build stopped early leaves a uniform sample), indexed by key too. A missing file raises ``FileNotFoundError``."""
     frame = _read(Path(path), CELL_COLUMNS, " --space cell")
     first = frame["seed"] == 0
-    return TabularBenchmark(frame[first].set_index("key"), cell_space(), _decode_cell,
+    return TabularBenchmark(frame[first].set_index("key"), cell_space(), CellArchitecture.from_params,
                             frame[~first].set_index("key"))
-
-
-def _decode_cell(params: Mapping) -> CellArchitecture:
-    return CellArchitecture.from_params(params)
 
 
 def picked_accuracy(history: History, bench: TabularBenchmark, *, metric: str) -> np.ndarray:

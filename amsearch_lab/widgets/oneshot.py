@@ -136,10 +136,9 @@ class DARTSPlayground(_Playground):
     def _draw(self, fig: Figure) -> None:
         from ..nas import EDGES
 
-        steps_per_epoch = -(-self.recipe.n_train // self.recipe.batch_size)
         order = "1st" if self.order.value == 1 else "2nd"
         relaxation = "softmax" if self.relaxation.value == "softmax" else "Gumbel-softmax, τ 5 → 0.5"
-        plots.plot_alpha_trajectories(self.result.trajectory, self.ops, steps_per_epoch,
+        plots.plot_alpha_trajectories(self.result.trajectory, self.ops, self.result.steps_per_epoch,
                                       axes=fig.subplots(1, len(EDGES), sharey=True),
                                       title=f"DARTS ({order} order, {relaxation}, α lr {self.alpha_lr.value:.2g}): "
                                             f"softmax(α) of each edge")

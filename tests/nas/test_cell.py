@@ -20,7 +20,7 @@ from amsearch_lab.nas import (
     count_cell_params,
     enumerate_cells,
 )
-from amsearch_lab.nas.cell import make_op
+from amsearch_lab.nas.cell import cell_output, make_op
 
 GENOTYPES = [CellArchitecture(ops) for ops in itertools.product(CELL_OPS, repeat=len(EDGES))]  # all 7^3 = 343
 
@@ -109,6 +109,13 @@ def test_flops_match_torch_flop_counter(channels):
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
         assert counter.get_total_flops() == count_cell_flops(arch, channels), arch
+
+
+def test_cell_output_is_the_cells_graph():
+    x0 = torch.ones(1, 1, 2, 2)
+    scale = {"e01": 2.0, "e02": 3.0, "e12": 5.0}
+    out = cell_output(x0, lambda e, x: scale[e] * x)  # x1 = 2 x0, x2 = 3 x0 + 5 x1
+    assert torch.equal(out, torch.full_like(x0, 3.0 + 5.0 * 2.0))
 
 
 @pytest.mark.parametrize("op", CELL_OPS)

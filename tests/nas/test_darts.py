@@ -213,6 +213,7 @@ def test_run_is_reproducible_by_seed_and_its_trajectory_adds_up(data):
     assert a.train_loss == b.train_loss and a.derived == b.derived
     assert not np.array_equal(a.alpha, c.alpha)
     assert a.trajectory.shape == (STEPS + 1, 3, 7) and a.alpha.shape == (3, 7) and len(a.train_loss) == 1
+    assert a.steps_per_epoch == STEPS
     assert np.allclose(a.trajectory.sum(axis=-1), 1.0)
     first = torch.softmax(1e-3 * torch.randn((3, 7), generator=torch.Generator().manual_seed(0)), -1)
     assert np.allclose(a.trajectory[0], first.numpy())  # the initial alpha, 1e-3 N(0, 1) from the seed

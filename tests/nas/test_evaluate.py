@@ -69,6 +69,17 @@ def test_bad_recipe_is_named(field, value):
         Recipe(**kwargs)
 
 
+def test_recipe_sgd_is_the_recipes_optimizer_and_a_cosine_over_every_step():
+    recipe = Recipe("r", n_train=10, n_val=10, n_test=10, epochs=3, batch_size=50, lr=0.2, momentum=0.8,
+                    weight_decay=1e-3)
+    w = torch.zeros(2, requires_grad=True)
+    optimizer, schedule = recipe.sgd([w], 120)
+    assert (optimizer.lr, optimizer.momentum, optimizer.weight_decay) == (0.2, 0.8, 1e-3)
+    assert schedule.t_max == 3 * 3  # ceil(120 / 50) = 3 steps per epoch, 3 epochs
+    assert schedule(0) == pytest.approx(0.2) and schedule(9) == pytest.approx(0.0)
+    assert recipe.sgd([w], 100, epochs=5)[1].t_max == 5 * 2
+
+
 def test_shifted_recipe_trains_on_shifted_images(data):
     from dataclasses import replace
 
