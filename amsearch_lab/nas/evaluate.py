@@ -90,8 +90,9 @@ LOW_FIDELITY = Recipe("low", n_train=2000, n_val=1000, n_test=1000, epochs=1, ba
 # the cell table's recipe (``nas.cell``): the low-fidelity one with 3 epochs instead of 1. In a pilot
 # (on a first version of these networks, without the batch norm before the head), one epoch (40 steps)
 # left them near 30 % and two seeds of one network differed by up to 17 points, so a 1-epoch table
-# would rank by noise; after 3 epochs the convolutional cells reach about 92 % and the seeds of a
-# network agree within a few points
+# would rank by noise. In the shipped table (3 epochs) the networks with a convolution reach a median
+# validation accuracy of 0.847 (0.901 with three), and two seeds of a network differ by a median of
+# 2.5 points (90th percentile 7.3, largest 14.6)
 CELL_RECIPE = Recipe("cell", n_train=2000, n_val=1000, n_test=1000, epochs=3, batch_size=50, lr=0.1)
 FULL = Recipe("full", n_train=None, n_val=None, n_test=None, epochs=12, batch_size=128, lr=0.1, max_shift=2)
 
